@@ -1,0 +1,5 @@
+"""Run logwatch as `python -m logwatch`."""
+
+from logwatch.cli import main
+
+main()

@@ -1,0 +1,170 @@
+"""The `logwatch` command line: options and help only; each command's work is in commands/."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from logwatch.errors import LogwatchError
+
+app = typer.Typer(
+    help="Watch zipnet instances through their journald logs: rounds, leaders, clients, "
+    "stalls and split-brain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+patterns_app = typer.Typer(help="List the named patterns, or test them on captured logs.")
+app.add_typer(patterns_app, name="patterns")
+
+
+class Output(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Events(str, Enum):
+    alerts = "alerts"
+    rounds = "rounds"
+    all = "all"
+
+
+FORMATS = (
+    "journal export json json-seq short-iso short-iso-precise short-precise short "
+    "short-unix with-unit cat"
+)
+
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Captured logs: journal files or directories, journalctl export/json/text "
+        "captures, bare tracing lines; .gz/.xz read transparently; '-' for stdin.",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", help=f"Force the input format: {FORMATS}.", show_default=False),
+]
+InstanceOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--instance",
+        "-i",
+        help="Only these instances; for captures without unit names, the instance they hold.",
+        show_default=False,
+    ),
+]
+PatternsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--patterns", help="Extra pattern directory (adds or overrides by name).",
+                 show_default=False),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file [default: ~/.config/logwatch/config.toml].",
+                 show_default=False),
+]
+
+
+@app.command()
+def replay(
+    inputs: InputsArg,
+    fmt: FormatOpt = None,
+    instance: InstanceOpt = None,
+    since: Annotated[str | None, typer.Option(help="Start at this time (RFC 3339 or -10m).")] = None,
+    until: Annotated[str | None, typer.Option(help="Stop at this time.")] = None,
+    round_period: Annotated[
+        str | None,
+        typer.Option(help="Round period P (e.g. 2s) [env ZIPNET_ROUND_PERIOD; else estimated]."),
+    ] = None,
+    round_deadline: Annotated[
+        str | None,
+        typer.Option(help="Round deadline D [env ZIPNET_ROUND_DEADLINE; default P]."),
+    ] = None,
+    expect_clients: Annotated[
+        int | None, typer.Option(help="Clients expected per round.", min=0)
+    ] = None,
+    events: Annotated[Events, typer.Option(help="Which events to print.")] = Events.alerts,
+    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+    report: Annotated[bool, typer.Option(help="Print the post-incident report.")] = False,
+    patterns: PatternsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Replay captured logs through the rules: alerts, rounds, and a summary or report."""
+    from logwatch.commands.replay import run_replay
+
+    code = run_replay(
+        inputs=inputs,
+        fmt=fmt,
+        instances=instance or [],
+        since=since,
+        until=until,
+        round_period=round_period,
+        round_deadline=round_deadline,
+        expect_clients=expect_clients,
+        events=events.value,
+        output=output.value,
+        report=report,
+        pattern_dirs=patterns or [],
+        config_path=config,
+    )
+    raise typer.Exit(code)
+
+
+@patterns_app.command("list")
+def patterns_list(
+    patterns: PatternsOpt = None,
+    config: ConfigOpt = None,
+    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+) -> None:
+    """List the loaded patterns: name, roles, message, fields, and which file defines them."""
+    from logwatch.commands.patterns import run_list
+
+    run_list(pattern_dirs=patterns or [], config_path=config, output=output.value)
+
+
+@patterns_app.command("test")
+def patterns_test(
+    inputs: InputsArg,
+    fmt: FormatOpt = None,
+    instance: InstanceOpt = None,
+    show_missed: Annotated[
+        bool, typer.Option("--show-missed", help="Print the lines no pattern matched.")
+    ] = False,
+    patterns: PatternsOpt = None,
+    config: ConfigOpt = None,
+    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+) -> None:
+    """Run the patterns over captured logs: matches per pattern, misses, unreadable entries."""
+    from logwatch.commands.patterns import run_test
+
+    run_test(
+        inputs=inputs,
+        fmt=fmt,
+        instances=instance or [],
+        show_missed=show_missed,
+        pattern_dirs=patterns or [],
+        config_path=config,
+        output=output.value,
+    )
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app()
+    except LogwatchError as e:
+        print(f"logwatch: {e}", file=sys.stderr)
+        sys.exit(2)
+    except BrokenPipeError:
+        # The reader (`| head`) went away: not an error worth a traceback.
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs the linters, the type checker and the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+ruff check .
+ruff format --check .
+mypy logwatch
+pytest -q "$@"
