@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import regex
 
-# C0 and C1 controls, DEL, and the Unicode bidi overrides/isolates that can reorder
-# what an operator sees (CVE-2021-42574 "trojan source").
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Controls (C0, C1, DEL), format characters (the bidi overrides and isolates that can
+# reorder what an operator sees, CVE-2021-42574, zero-width ones), lone surrogates, and
+# line/paragraph separators that some terminals honour.
+_UNSAFE = regex.compile(r"[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\\]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e", "\\": "\\\\"}
 
 
-def _replace(m: re.Match[str]) -> str:
+def _replace(m: regex.Match[str]) -> str:
     ch = m.group()
     named = _NAMED.get(ch)
     if named is not None:

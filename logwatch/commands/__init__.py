@@ -1,0 +1,1 @@
+"""One module per subcommand; `common` builds what they share from the options."""

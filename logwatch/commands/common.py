@@ -1,0 +1,62 @@
+"""What every reading command builds from its options: config, patterns, decoder, selection."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from logwatch.config import Config, load_config
+from logwatch.decode import Decoder, DecodeSettings
+from logwatch.match import Matcher
+from logwatch.pattern_files import PatternSet, load_patterns, pattern_dirs
+from logwatch.pipeline import Selection
+from logwatch.times import US, parse_time
+from logwatch.units import normalize_instance
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The configured read side of a command."""
+
+    config: Config
+    patterns: PatternSet
+    decoder: Decoder
+    matcher: Matcher
+    selection: Selection
+
+
+def build_reading(
+    *,
+    instances: Sequence[str],
+    pattern_dirs_opt: Sequence[Path],
+    config_path: Path | None,
+    since: str | None = None,
+    until: str | None = None,
+    now_us: int | None = None,
+) -> Reading:
+    """Config, patterns and decoder for the options given; raises LogwatchError on bad ones."""
+    config = load_config(config_path)
+    patterns = load_patterns(pattern_dirs([*config.pattern_dirs, *pattern_dirs_opt]))
+    names = [normalize_instance(i, config.aliases) for i in instances]
+    decoder = Decoder(
+        DecodeSettings(
+            unit_template=config.unit_template,
+            # One instance named on the command line is what a capture without unit
+            # names holds; with several, such a capture cannot be told apart.
+            instance=names[0] if len(names) == 1 else None,
+        )
+    )
+    now = now_us if now_us is not None else time.time_ns() // 1000
+    selection = Selection(
+        instances=frozenset(names) if names else None,
+        since_us=parse_time(since, now) if since else None,
+        until_us=parse_time(until, now) if until else None,
+    )
+    return Reading(config, patterns, decoder, Matcher(patterns), selection)
+
+
+def seconds(us: int) -> float:
+    """µs as seconds, for JSON values."""
+    return us / US

@@ -1,0 +1,102 @@
+"""The read side every command shares: source items → records → events, all of it counted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from logwatch.events import Event
+from logwatch.records import Entry, Record, Unreadable
+
+Decode = Callable[[Entry], Record | Unreadable]
+Match = Callable[[Record], Event | None]
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a run read: every entry is counted exactly once, as matched, unmatched,
+    unreadable, or outside the selection (another unit, instance or time)."""
+
+    entries: int = 0
+    matched: Counter[str] = field(default_factory=Counter)
+    unmatched: int = 0
+    unreadable: Counter[str] = field(default_factory=Counter)
+    outside: int = 0
+    first_us: int | None = None
+    last_us: int | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(self.unreadable.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entries": self.entries,
+            "matched": dict(sorted(self.matched.items())),
+            "unmatched": self.unmatched,
+            "errors": self.errors,
+            "unreadable": dict(sorted(self.unreadable.items())),
+            "outside": self.outside,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which records a run looks at: instances (None: all zipnet ones) and a time range."""
+
+    instances: frozenset[str] | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+
+    def admits(self, record: Record) -> bool:
+        if self.since_us is not None and record.time_us < self.since_us:
+            return False
+        if self.until_us is not None and record.time_us > self.until_us:
+            return False
+        return self.instances is None or record.instance in self.instances
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One selected record and the event a pattern made of it, if any."""
+
+    record: Record
+    event: Event | None
+
+
+def read_steps(
+    items: Iterable[Entry | Unreadable],
+    decode: Decode,
+    match: Match,
+    selection: Selection,
+    tally: Tally,
+) -> Iterator[Step | Unreadable]:
+    """Decode and match every item, counting into `tally`; yields the selected records
+    (matched or not) and what could not be read, in input order."""
+    for item in items:
+        tally.entries += 1
+        if isinstance(item, Unreadable):
+            tally.unreadable[item.reason] += 1
+            yield item
+            continue
+        record = decode(item)
+        if isinstance(record, Unreadable):
+            tally.unreadable[record.reason] += 1
+            yield record
+            continue
+        if not selection.admits(record):
+            tally.outside += 1
+            continue
+        t = record.time_us
+        if tally.first_us is None or t < tally.first_us:
+            tally.first_us = t
+        if tally.last_us is None or t > tally.last_us:
+            tally.last_us = t
+        event = match(record) if record.instance is not None else None
+        if event is None:
+            tally.unmatched += 1
+        else:
+            tally.matched[event.name] += 1
+        yield Step(record, event)

@@ -1,0 +1,158 @@
+"""The post-incident report: the replay's report object rendered for a terminal with rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from logwatch.escape import escape_text
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+ZERO = "·"  # an empty round stands out from a merely small one
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
+
+
+def sparkline(values: list[float | None], top: float | None = None) -> Text:
+    """One character per value, scaled to `top` (default: the largest); zero is `·` in red,
+    a gap (None) a space."""
+    peak = top if top else max((v for v in values if v is not None), default=0.0)
+    out = Text()
+    for v in values:
+        if v is None:
+            out.append(" ")
+        elif v <= 0:
+            out.append(ZERO, style="bold red")
+        else:
+            level = min(len(BLOCKS) - 1, int(v / peak * (len(BLOCKS) - 1))) if peak else 0
+            out.append(BLOCKS[level], style="green" if level >= 3 else "yellow")
+    return out
+
+
+def _safe(value: object) -> Text:
+    # Text never parses markup; escape_text removes control and bidi characters.
+    return Text(escape_text(str(value), limit=120))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f}s"
+    if s < 3600:
+        return f"{int(s // 60)}m{int(s % 60):02d}s"
+    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+
+
+def _short_time(at: str | None) -> str:
+    # RFC 3339 → "10:05:07.123" keeps the columns narrow; the date is in the header.
+    if not at:
+        return "-"
+    return at[11:23]
+
+
+def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
+    rounds = inst["rounds"]
+    period = rounds.get("period_s")
+    period_text = "unknown" if period is None else f"{period:g}s"
+    if rounds.get("period_estimated"):
+        period_text += " (estimated)"
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")
+    facts.add_row("rounds", f"{rounds['finalized']} finalized, last {rounds.get('last', '-')}")
+    facts.add_row(
+        "rate", f"{rounds.get('rate_per_min', 0):.1f}/min, round period {period_text}"
+    )
+    gap = rounds.get("longest_gap")
+    if gap:
+        facts.add_row(
+            "longest gap",
+            Text(f"{_duration(gap['seconds'])} from {_short_time(gap['at'])}")
+            + (Text(f" after round {gap['after_round']}") if gap.get("after_round") else Text()),
+        )
+    leaders = inst["leaders"]
+    facts.add_row(
+        "leaders",
+        _safe(", ".join(leaders["seen"]) or "-")
+        + Text(f"  ({len(leaders['changes'])} change(s))"),
+    )
+    clients = inst["clients"]
+    facts.add_row("clients", f"{clients['registered']} registered, {clients['active']} active")
+    series = inst["participants"]["series"]
+    if series:
+        spark_width = max(10, min(len(series), width - 22))
+        values = [b["mean"] for b in series][-spark_width:]
+        mins = [b["min"] for b in series][-spark_width:]
+        # A bucket whose minimum is 0 had an empty round in it: show it as one.
+        marks: list[float | None] = [0.0 if lo == 0 else v for v, lo in zip(values, mins, strict=True)]
+        facts.add_row(
+            "participants",
+            sparkline(marks) + Text(f" {inst['participants']['min']}–{inst['participants']['max']}"),
+        )
+    parts: list[RenderableType] = [facts]
+    if leaders["changes"]:
+        changes = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
+        changes.add_column("leader change", no_wrap=True)
+        changes.add_column("from", overflow="ellipsis", no_wrap=True)
+        changes.add_column("to", overflow="ellipsis", no_wrap=True)
+        shown = leaders["changes"][-10:]
+        for c in shown:
+            changes.add_row(_short_time(c["at"]), _safe(c["from"] or "-"), _safe(c["to"]))
+        dropped = len(leaders["changes"]) - len(shown) + leaders.get("changes_dropped", 0)
+        if dropped:
+            changes.add_row(f"(+{dropped} earlier)", "", "")
+        parts.append(changes)
+    if inst["alerts"]:
+        alerts = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
+        alerts.add_column("alert", no_wrap=True)
+        alerts.add_column("firing", no_wrap=True)
+        alerts.add_column("for", no_wrap=True, justify="right")
+        alerts.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
+        for a in inst["alerts"]:
+            style = SEVERITY_STYLE.get(a["severity"], "")
+            held = _duration(a.get("seconds"))
+            if a.get("resolved_at") is None:
+                held += "+"  # still firing when the capture ended
+            alerts.add_row(
+                Text(a["alert"], style=style),
+                _short_time(a.get("firing_at") or a.get("pending_at")),
+                held if a.get("firing_at") else "pending",
+                _safe(a.get("summary", "")),
+            )
+        parts.append(alerts)
+    else:
+        parts.append(Text("no alerts", style="green"))
+    title = Text(escape_text(inst["instance"]), style="bold")
+    return Panel(Group(*parts), title=title, title_align="left", expand=True)
+
+
+def render_report(report: dict[str, Any], console: Console) -> None:
+    """Print the report: time span, per-instance panels, alert timelines, what was not read."""
+    span = report["span"]
+    head = Text("logwatch replay report", style="bold")
+    if span.get("from"):
+        head.append(f"\n{span['from']} → {span['to']} ({_duration(span['seconds'])})")
+    console.print(head)
+    for inst in report["instances"]:
+        console.print(_instance_panel(inst, console.width))
+    if not report["instances"]:
+        console.print(Text("no zipnet instance found in the input", style="yellow"))
+    read = report["read"]
+    line = Text(
+        f"read {read['entries']} entries: {sum(read['matched'].values())} matched, "
+        f"{read['unmatched']} matched no pattern, {read['errors']} unreadable"
+    )
+    if read.get("unreadable"):
+        line.append(
+            " (" + ", ".join(f"{escape_text(r)} ×{n}" for r, n in read["unreadable"].items()) + ")"
+        )
+    if read.get("outside"):
+        line.append(f", {read['outside']} outside the selection")
+    console.print(line)
+    for note in report.get("notes", []):
+        console.print(Text("note: ", style="dim") + _safe(note))

@@ -1,0 +1,41 @@
+"""Durations and timestamps: the forms DESIGN.md promises."""
+
+import pytest
+
+from logwatch.errors import UsageError
+from logwatch.times import US, format_time, iso_to_us, parse_duration, parse_time
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("500ms", 0.5), ("2s", 2.0), ("1m", 60.0), ("1min", 60.0), ("1h30m", 5400.0), ("7", 7.0)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "5 parsecs", "1h 30x", "-2s"])
+def test_bad_durations_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError, match="not a duration"):
+        parse_duration(text)
+
+
+def test_format_time_is_rfc3339_utc_with_microseconds() -> None:
+    us = iso_to_us("2026-11-25T10:05:07.000042Z")
+    assert us is not None
+    assert format_time(us) == "2026-11-25T10:05:07.000042Z"
+
+
+def test_iso_to_us_rejects_what_is_not_a_tracing_timestamp() -> None:
+    assert iso_to_us("2026-13-25T10:05:07.000000Z") is None
+    assert iso_to_us("yesterday") is None
+
+
+def test_parse_time_relative_and_absolute() -> None:
+    now = 1_800_000_000 * US
+    assert parse_time("-10m", now) == now - 600 * US
+    assert parse_time("now", now) == now
+    assert parse_time("2026-11-25T10:00:00Z", now) == iso_to_us("2026-11-25T10:00:00.000000Z")
+    assert parse_time("2026-11-25 10:00:00", now) == iso_to_us("2026-11-25T10:00:00.000000Z")
+    with pytest.raises(UsageError):
+        parse_time("the day after", now)
