@@ -38,13 +38,13 @@ def run_list(*, pattern_dirs: Sequence[Path], config_path: Path | None, output: 
     if output == "json":
         print(dumps({"patterns": rows, "files": list(reading.patterns.files)}))
         return
-    for row in rows:
-        fields = " ".join(f"{k}:{v}" for k, v in row["fields"].items())
-        leader = " leader-only" if row["leader_only"] else ""
-        print(f"{row['name']:<24} {','.join(row['roles']):<10} {row['message']!r} {fields}{leader}")
-        note = f"  from {row['origin']}"
-        if row["overrides"]:
-            note += f" (overrides {', '.join(row['overrides'])})"
+    for p in reading.patterns.patterns:
+        fields = " ".join(f"{k}:{v}" for k, v in p.fields.items())
+        leader = " leader-only" if p.leader_only else ""
+        print(f"{p.name:<24} {','.join(p.roles):<10} {p.message!r} {fields}{leader}")
+        note = f"  from {p.origin}"
+        if p.overrides:
+            note += f" (overrides {', '.join(p.overrides)})"
         print(note)
 
 

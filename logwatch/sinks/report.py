@@ -13,6 +13,7 @@ from logwatch.escape import escape_text
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 ZERO = "·"  # an empty round stands out from a merely small one
+LEADER_CHANGES_SHOWN = 5
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
 
 
@@ -32,9 +33,9 @@ def sparkline(values: list[float | None], top: float | None = None) -> Text:
     return out
 
 
-def _safe(value: object) -> Text:
+def _safe(value: object, limit: int = 120) -> Text:
     # Text never parses markup; escape_text removes control and bidi characters.
-    return Text(escape_text(str(value), limit=120))
+    return Text(escape_text(str(value), limit=limit))
 
 
 def _duration(seconds: float | None) -> str:
@@ -65,9 +66,7 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
     facts.add_row("rounds", f"{rounds['finalized']} finalized, last {rounds.get('last', '-')}")
-    facts.add_row(
-        "rate", f"{rounds.get('rate_per_min', 0):.1f}/min, round period {period_text}"
-    )
+    facts.add_row("rate", f"{rounds.get('rate_per_min', 0):.1f}/min, round period {period_text}")
     gap = rounds.get("longest_gap")
     if gap:
         facts.add_row(
@@ -78,8 +77,7 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
     leaders = inst["leaders"]
     facts.add_row(
         "leaders",
-        _safe(", ".join(leaders["seen"]) or "-")
-        + Text(f"  ({len(leaders['changes'])} change(s))"),
+        _safe(", ".join(leaders["seen"]) or "-") + Text(f"  ({len(leaders['changes'])} change(s))"),
     )
     clients = inst["clients"]
     facts.add_row("clients", f"{clients['registered']} registered, {clients['active']} active")
@@ -89,18 +87,21 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
         values = [b["mean"] for b in series][-spark_width:]
         mins = [b["min"] for b in series][-spark_width:]
         # A bucket whose minimum is 0 had an empty round in it: show it as one.
-        marks: list[float | None] = [0.0 if lo == 0 else v for v, lo in zip(values, mins, strict=True)]
+        marks: list[float | None] = [
+            0.0 if lo == 0 else v for v, lo in zip(values, mins, strict=True)
+        ]
         facts.add_row(
             "participants",
-            sparkline(marks) + Text(f" {inst['participants']['min']}–{inst['participants']['max']}"),
+            sparkline(marks)
+            + Text(f" {inst['participants']['min']}–{inst['participants']['max']}"),
         )
     parts: list[RenderableType] = [facts]
     if leaders["changes"]:
         changes = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
-        changes.add_column("leader change", no_wrap=True)
+        changes.add_column("leader change", no_wrap=True, min_width=13)
         changes.add_column("from", overflow="ellipsis", no_wrap=True)
         changes.add_column("to", overflow="ellipsis", no_wrap=True)
-        shown = leaders["changes"][-10:]
+        shown = leaders["changes"][-LEADER_CHANGES_SHOWN:]
         for c in shown:
             changes.add_row(_short_time(c["at"]), _safe(c["from"] or "-"), _safe(c["to"]))
         dropped = len(leaders["changes"]) - len(shown) + leaders.get("changes_dropped", 0)
@@ -108,10 +109,12 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
             changes.add_row(f"(+{dropped} earlier)", "", "")
         parts.append(changes)
     if inst["alerts"]:
-        alerts = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
-        alerts.add_column("alert", no_wrap=True)
-        alerts.add_column("firing", no_wrap=True)
-        alerts.add_column("for", no_wrap=True, justify="right")
+        alerts = Table(
+            box=None, pad_edge=False, show_header=True, header_style="dim", expand=True
+        )
+        alerts.add_column("alert", no_wrap=True, min_width=17)
+        alerts.add_column("firing", no_wrap=True, min_width=12)
+        alerts.add_column("for", no_wrap=True, justify="right", min_width=7)
         alerts.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
         for a in inst["alerts"]:
             style = SEVERITY_STYLE.get(a["severity"], "")
@@ -155,4 +158,4 @@ def render_report(report: dict[str, Any], console: Console) -> None:
         line.append(f", {read['outside']} outside the selection")
     console.print(line)
     for note in report.get("notes", []):
-        console.print(Text("note: ", style="dim") + _safe(note))
+        console.print(Text("note: ", style="dim") + _safe(note, limit=400))

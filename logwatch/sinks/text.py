@@ -23,6 +23,11 @@ def format_line(obj: dict[str, Any]) -> str:
             f"{at} {instance} ROUND    {obj['round']} "
             f"participants={obj['participants']} leader={leader}"
         )
+    if kind == "event":
+        fields = " ".join(f"{k}={v}" for k, v in obj.get("fields", {}).items())
+        host = obj.get("host") or "-"
+        text = escape_text(f"{host} {obj['event']} {fields}".rstrip(), limit=300)
+        return f"{at} {instance} EVENT    {text}"
     return f"{at} {instance} {escape_text(str(obj), limit=300)}"
 
 
