@@ -1,0 +1,373 @@
+"""The six rules of DESIGN.md: each moves its alert from instance state at an explicit time."""
+
+from __future__ import annotations
+
+from logwatch.engine.alerts import (
+    AGGREGATOR_SILENT,
+    PARTICIPANTS_LOW,
+    PARTICIPANTS_ZERO,
+    ROUND_REGRESSION,
+    ROUND_STALL,
+    SPLIT_BRAIN,
+    Alert,
+)
+from logwatch.engine.outputs import AlertTransition, Value
+from logwatch.engine.settings import RuleSettings
+from logwatch.engine.state import (
+    FORWARDED_AGGREGATE,
+    RIVAL_LEADER,
+    Finalization,
+    InstanceState,
+)
+from logwatch.events import Event
+from logwatch.times import US
+
+
+class Rule:
+    """One alert's rule. `on_event` runs after the state took the event in, at the clock
+    `now_us`; `deadline` is the next time the rule must look again with no new event (None:
+    no need); `on_timer` looks at time `at_us`. Each returns at most one transition."""
+
+    __slots__ = ("alert", "settings", "waits_for_entry")
+
+    def __init__(self, alert: Alert, settings: RuleSettings) -> None:
+        self.alert = alert
+        self.settings = settings
+        # Set by `deadline` when only a new entry of the instance can bring a deadline.
+        self.waits_for_entry = False
+
+    def on_event(
+        self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
+    ) -> AlertTransition | None:
+        return None
+
+    def deadline(self, st: InstanceState, now_us: int) -> int | None:
+        return None
+
+    def on_timer(self, st: InstanceState, at_us: int) -> AlertTransition | None:
+        return None
+
+
+class RoundStall(Rule):
+    """No round finalized for W since the last one (or the watch start); the next one resolves."""
+
+    __slots__ = ("_reference_us",)
+
+    def __init__(self, alert: Alert, settings: RuleSettings) -> None:
+        super().__init__(alert, settings)
+        self._reference_us = 0
+
+    def on_event(
+        self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
+    ) -> AlertTransition | None:
+        if fin is None or not self.alert.firing or not _ends_silence(st, fin.at_us, now_us):
+            return None
+        silent = fin.at_us - self._reference_us
+        values: dict[str, Value] = {"silent_s": seconds(silent)}
+        what = "a round"
+        if fin.round is not None:
+            values = {"last_round": fin.round, **values}
+            what = f"round {fin.round}"
+        return self.alert.to_resolved(
+            now_us, f"{what} finalized after {human(silent)} without one", values
+        )
+
+    def deadline(self, st: InstanceState, now_us: int) -> int | None:
+        window = st.window_us()
+        if self.alert.active or window is None:
+            return None
+        return st.stall_reference_us() + window
+
+    def on_timer(self, st: InstanceState, at_us: int) -> AlertTransition | None:
+        due = self.deadline(st, at_us)
+        if due is None or at_us < due:
+            return None
+        self._reference_us = reference = st.stall_reference_us()
+        silent = at_us - reference
+        values: dict[str, Value] = {"silent_s": seconds(silent)}
+        if st.last_round is not None:
+            values = {"last_round": st.last_round, **values}
+            after = f"last round {st.last_round}"
+        else:
+            after = "none since the watch started"
+        return self.alert.to_firing(
+            at_us, f"no round finalized for {human(silent)} ({after})", values
+        )
+
+
+class SplitBrain(Rule):
+    """Two servers acting as leader within W, held `split_brain_for_s`; at once on a rival
+    leader report or a round number finalized by two servers; resolved when one leader
+    only is left in W."""
+
+    __slots__ = ()
+
+    def on_event(
+        self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
+    ) -> AlertTransition | None:
+        if self.alert.firing or not (
+            event.leader_only or event.name == RIVAL_LEADER or fin is not None
+        ):
+            return None
+        end = st.split_brain_end_us()
+        if end is None or now_us >= end:
+            return None
+        window = st.rule_window_us()
+        rival = st.last_rival_us is not None and now_us < st.last_rival_us + window
+        duplicate = st.last_duplicate_us is not None and now_us < st.last_duplicate_us + window
+        if self.alert.pending and not (rival or duplicate):
+            return None
+        values = self._values(st, now_us)
+        if rival:
+            reporter, other, term = st.rival
+            summary = (
+                f"rival group leader detected by {reporter}: other leader {other} (term {term})"
+            )
+            return self.alert.to_firing(
+                now_us, summary, {**values, "other_leader": other, "term": term}
+            )
+        if duplicate:
+            round_, first, second = st.duplicate
+            summary = f"round {round_} finalized by two servers: {first} and {second}"
+            return self.alert.to_firing(now_us, summary, {**values, "round": round_})
+        summary = f"{values['leader_count']} servers acting as leader within {human(window)}"
+        summary += f": {values['leaders']}"
+        if self.settings.split_brain_for_us <= 0:
+            return self.alert.to_firing(now_us, summary, values)
+        return self.alert.to_pending(now_us, summary, values)
+
+    def deadline(self, st: InstanceState, now_us: int) -> int | None:
+        if not self.alert.active:
+            return None
+        end = st.split_brain_end_us()
+        if self.alert.pending:
+            hold = self.alert.since_us + self.settings.split_brain_for_us
+            return now_us if end is None else min(hold, end)
+        if self.alert.firing:
+            return now_us if end is None else end
+        return None
+
+    def on_timer(self, st: InstanceState, at_us: int) -> AlertTransition | None:
+        if not self.alert.active:
+            return None
+        end = st.split_brain_end_us()
+        values = self._values(st, at_us)
+        window = human(st.rule_window_us())
+        if end is None or at_us >= end:
+            leaders = values["leaders"] or "none"
+            return self.alert.to_resolved(
+                at_us, f"one leader only in the last {window}: {leaders}", values
+            )
+        if self.alert.pending and at_us >= self.alert.since_us + self.settings.split_brain_for_us:
+            held = human(at_us - self.alert.since_us)
+            summary = f"{values['leader_count']} servers acting as leader for {held}"
+            return self.alert.to_firing(at_us, f"{summary}: {values['leaders']}", values)
+        return None
+
+    @staticmethod
+    def _values(st: InstanceState, at_us: int) -> dict[str, Value]:
+        hosts = sorted(host for _, host in st.leaders_within(at_us))
+        return {
+            "leaders": ",".join(hosts),
+            "leader_count": len(hosts),
+            "window_s": seconds(st.rule_window_us()),
+        }
+
+
+class ParticipantsZero(Rule):
+    """participants=0 in N consecutive rounds while clients are expected; a round with some
+    participants resolves."""
+
+    __slots__ = ("_zero_rounds",)
+
+    def __init__(self, alert: Alert, settings: RuleSettings) -> None:
+        super().__init__(alert, settings)
+        self._zero_rounds = 0
+
+    def on_event(
+        self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
+    ) -> AlertTransition | None:
+        if fin is None or fin.duplicate_of is not None or fin.participants is None:
+            return None
+        values = _round_values(fin)
+        if fin.participants > 0:
+            self._zero_rounds = 0
+            return self.alert.to_resolved(
+                now_us, f"{_round_text(fin)} had {fin.participants} participants", values
+            )
+        self._zero_rounds += 1
+        if self._zero_rounds < self.settings.participants_zero_rounds or not st.clients_expected():
+            return None
+        values["zero_rounds"] = self._zero_rounds
+        return self.alert.to_firing(
+            now_us,
+            f"0 participants in {self._zero_rounds} consecutive rounds (last: {_round_text(fin)})"
+            " while clients are expected",
+            values,
+        )
+
+
+class ParticipantsLow(Rule):
+    """Participants below half the expected clients (the clients active in W, or
+    expect_clients) for N consecutive rounds; a round at or above half resolves."""
+
+    __slots__ = ("_low_rounds",)
+
+    def __init__(self, alert: Alert, settings: RuleSettings) -> None:
+        super().__init__(alert, settings)
+        self._low_rounds = 0
+
+    def on_event(
+        self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
+    ) -> AlertTransition | None:
+        if fin is None or fin.duplicate_of is not None or fin.participants is None:
+            return None
+        expected = self.settings.expect_clients
+        if expected is None:
+            expected = st.clients_active_now(now_us)
+        values = {**_round_values(fin), "expected_clients": expected}
+        if 2 * fin.participants >= expected:
+            self._low_rounds = 0
+            return self.alert.to_resolved(
+                now_us,
+                f"{_round_text(fin)} had {fin.participants} participants of {expected} clients",
+                values,
+            )
+        self._low_rounds += 1
+        if self._low_rounds < self.settings.participants_low_rounds:
+            return None
+        values["low_rounds"] = self._low_rounds
+        return self.alert.to_firing(
+            now_us,
+            f"{fin.participants} participants in {_round_text(fin)}, below half of {expected} "
+            f"clients, for {self._low_rounds} rounds",
+            values,
+        )
+
+
+class AggregatorSilent(Rule):
+    """No forwarded aggregate for W while the instance otherwise writes (an entry within W);
+    the next forwarded aggregate resolves."""
+
+    __slots__ = ("_reference_us",)
+
+    def __init__(self, alert: Alert, settings: RuleSettings) -> None:
+        super().__init__(alert, settings)
+        self._reference_us = 0
+
+    def on_event(
+        self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
+    ) -> AlertTransition | None:
+        if (
+            event.name != FORWARDED_AGGREGATE
+            or not self.alert.firing
+            or not _ends_silence(st, event.time_us, now_us)
+        ):
+            return None
+        silent = event.time_us - self._reference_us
+        values: dict[str, Value] = {"silent_s": seconds(silent)}
+        if st.last_forwarded_round is not None:
+            values["round"] = st.last_forwarded_round
+        return self.alert.to_resolved(
+            now_us, f"aggregator forwarded again after {human(silent)}", values
+        )
+
+    def deadline(self, st: InstanceState, now_us: int) -> int | None:
+        window = st.window_us()
+        armed = self.settings.expect_aggregator or st.aggregator_seen
+        self.waits_for_entry = False
+        if self.alert.active or window is None or not armed:
+            return None
+        due = max(st.aggregator_reference_us() + window, now_us)
+        # Only while the instance is alive then: an entry within W before `due`.
+        self.waits_for_entry = st.last_entry_us + window <= due
+        return None if self.waits_for_entry else due
+
+    def on_timer(self, st: InstanceState, at_us: int) -> AlertTransition | None:
+        window = st.window_us()
+        due = self.deadline(st, at_us)
+        if window is None or due is None or at_us < due:
+            return None
+        self._reference_us = reference = st.aggregator_reference_us()
+        silent = at_us - reference
+        return self.alert.to_firing(
+            at_us,
+            f"no forwarded aggregate for {human(silent)} while the instance is alive",
+            {"silent_s": seconds(silent)},
+        )
+
+
+class RoundRegression(Rule):
+    """A finalized round number repeats or goes backwards (restart or fork); the next round
+    in order resolves. A round finalized by two servers is split_brain's, not this rule's."""
+
+    __slots__ = ()
+
+    def on_event(
+        self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
+    ) -> AlertTransition | None:
+        if fin is None or fin.duplicate_of is not None or fin.round is None:
+            return None
+        previous = fin.previous_round
+        if previous is None:
+            return None
+        values: dict[str, Value] = {"round": fin.round, "previous_round": previous}
+        if fin.leader is not None:
+            values["leader"] = fin.leader
+        if fin.round > previous:
+            return self.alert.to_resolved(now_us, f"round {fin.round} finalized in order", values)
+        how = "again" if fin.round == previous else "backwards"
+        return self.alert.to_firing(
+            now_us,
+            f"round {fin.round} finalized after round {previous} ({how}: restart or fork)",
+            values,
+        )
+
+
+def instance_rules(instance: str, settings: RuleSettings) -> tuple[Rule, ...]:
+    """A fresh set of the six rules for one instance, in the order they are evaluated."""
+    kinds: tuple[tuple[str, type[Rule]], ...] = (
+        (ROUND_STALL, RoundStall),
+        (SPLIT_BRAIN, SplitBrain),
+        (PARTICIPANTS_ZERO, ParticipantsZero),
+        (PARTICIPANTS_LOW, ParticipantsLow),
+        (AGGREGATOR_SILENT, AggregatorSilent),
+        (ROUND_REGRESSION, RoundRegression),
+    )
+    return tuple(kind(Alert(name, instance), settings) for name, kind in kinds)
+
+
+def _ends_silence(st: InstanceState, at_us: int, now_us: int) -> bool:
+    """Whether an entry at `at_us` ends a silence at the clock `now_us`: a late one (skew, a
+    slow collector) from more than W ago does not, else the alert would resolve and fire
+    again at once."""
+    window = st.window_us()
+    return window is None or at_us + window > now_us
+
+
+def _round_values(fin: Finalization) -> dict[str, Value]:
+    values: dict[str, Value] = {} if fin.round is None else {"round": fin.round}
+    if fin.participants is not None:
+        values["participants"] = fin.participants
+    return values
+
+
+def _round_text(fin: Finalization) -> str:
+    return "a round" if fin.round is None else f"round {fin.round}"
+
+
+def seconds(us: int) -> float:
+    return round(us / US, 6)
+
+
+def human(us: int) -> str:
+    """`7s`, `1.5s`, `2m30s`, `1h5m`: a duration as the summaries say it."""
+    if us < 120 * US:
+        text = f"{us / US:.3f}".rstrip("0").rstrip(".")
+        return f"{text}s"
+    total = round(us / US)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m{secs}s" if secs else f"{minutes}m"
