@@ -1,0 +1,17 @@
+"""Decode: raw journal entries become Records, whatever rendering the event came in."""
+
+from logwatch.decode.ansi import strip_ansi
+from logwatch.decode.decoder import UNKNOWN_INSTANCE, Decoder, DecodeSettings
+from logwatch.decode.json_lines import parse_json
+from logwatch.decode.text import parse_text
+from logwatch.decode.tracing import TracingEvent
+
+__all__ = [
+    "UNKNOWN_INSTANCE",
+    "DecodeSettings",
+    "Decoder",
+    "TracingEvent",
+    "parse_json",
+    "parse_text",
+    "strip_ansi",
+]

@@ -1,0 +1,89 @@
+"""zipnet unit names and syslog identifiers ↔ (role, instance), and instance spellings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from logwatch.errors import UsageError
+
+DEFAULT_TEMPLATE = "zipnet-{role}@{instance}.service"
+ROLES = ("server", "aggregator", "client")
+
+# Characters systemd allows in an instance name (`systemd-escape` turns the rest into
+# `\xNN`, which stays as is: it is the unit's spelling).
+_INSTANCE = r"[A-Za-z0-9:_.\\-]+"
+
+
+class UnitTemplate:
+    """How the units of an instance are named: `zipnet-{role}@{instance}.service` by
+    default, any text around `{role}` and `{instance}`.
+
+    The syslog identifier (the binary, `zipnet-server`) is the template's part before
+    `@` with the role filled in; a template without `@` falls back to `zipnet-{role}`.
+    """
+
+    __slots__ = ("_identifier", "_roles", "_template", "_unit")
+
+    def __init__(self, template: str = DEFAULT_TEMPLATE, roles: tuple[str, ...] = ROLES) -> None:
+        if template.count("{role}") != 1 or template.count("{instance}") != 1:
+            raise UsageError(
+                f"unit template {template!r} must hold {{role}} and {{instance}} once each"
+            )
+        self._template = template
+        self._roles = tuple(roles)
+        role = "(?P<role>" + "|".join(re.escape(r) for r in self._roles) + ")"
+        self._unit = re.compile(_fill(template, role, f"(?P<instance>{_INSTANCE})"))
+        prefix = template.split("@", 1)[0] if "@" in template else ""
+        if "{role}" not in prefix or "{instance}" in prefix:
+            prefix = "zipnet-{role}"
+        self._identifier = re.compile(_fill(prefix, role, ""))
+
+    @property
+    def template(self) -> str:
+        """The template text, as given."""
+        return self._template
+
+    def parse(self, unit: str) -> tuple[str, str] | None:
+        """`(role, instance)` of a unit such as `zipnet-server@acme-mainnet.service`,
+        None when `unit` is no unit of this template (not ours)."""
+        m = self._unit.fullmatch(unit)
+        if m is None:
+            return None
+        return m.group("role"), m.group("instance")
+
+    def role_of_identifier(self, identifier: str) -> str | None:
+        """The role of a syslog identifier (`zipnet-server` → `server`), or None."""
+        m = self._identifier.fullmatch(identifier)
+        return None if m is None else m.group("role")
+
+    def unit_for(self, role: str, instance: str) -> str:
+        """The unit of `role` in `instance`: `zipnet-server@acme-mainnet.service`."""
+        return self._template.replace("{role}", role).replace("{instance}", instance)
+
+    def glob_for(self, instance: str) -> list[str]:
+        """Every unit of `instance`, one per role, for journal matches."""
+        return [self.unit_for(role, instance) for role in self._roles]
+
+
+def normalize_instance(name: str, aliases: Mapping[str, str]) -> str:
+    """The spelling logwatch prints for an instance: the unit spelling.
+
+    aliases: another spelling (the metrics label `acme.mainnet`) → the unit spelling
+        (`acme-mainnet`), as the config file's `aliases` table holds them.
+    """
+    return aliases.get(name, name)
+
+
+def _fill(template: str, role: str, instance: str) -> str:
+    """`template` as a regex: literal text escaped, the placeholders replaced."""
+    pieces = re.split(r"(\{role\}|\{instance\})", template)
+    out = []
+    for piece in pieces:
+        if piece == "{role}":
+            out.append(role)
+        elif piece == "{instance}":
+            out.append(instance)
+        else:
+            out.append(re.escape(piece))
+    return "".join(out)
