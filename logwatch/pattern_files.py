@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ from typing import Protocol, cast
 import regex  # type: ignore[import-untyped,unused-ignore]
 
 import logwatch
+from logwatch.decode import Decoder, DecodeSettings
 from logwatch.errors import PatternError
 from logwatch.events import FieldValue
+from logwatch.match import Matcher
 from logwatch.records import MESSAGE, Entry, Record, Unreadable
 
 ROLES = ("server", "aggregator", "client")
@@ -30,8 +33,8 @@ _PATTERN_KEYS = frozenset(
     {"roles", "message", "fields", "leader_only", "level", "target", "examples", "description"}
 )
 _EXAMPLE_KEYS = frozenset({"line", "expect", "role", "match"})
-_NAME = regex.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DEFINE_REF = regex.compile(r"%\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DEFINE_REF = re.compile(r"%\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class CompiledMatch(Protocol):
@@ -147,9 +150,7 @@ def default_patterns_dir() -> Path:
     return installed if installed.is_dir() else package.parent / "patterns"
 
 
-def pattern_dirs(
-    user: Sequence[Path] = (), *, config_home: Path | None = None
-) -> list[Path]:
+def pattern_dirs(user: Sequence[Path] = (), *, config_home: Path | None = None) -> list[Path]:
     """Where patterns load from, in order: the defaults, the user's config dir when it
     exists (`$XDG_CONFIG_HOME/logwatch/patterns`, else `~/.config/...`), then `user`."""
     if config_home is None:
@@ -164,11 +165,18 @@ def pattern_dirs(
 
 
 def load_patterns(
-    paths: Sequence[Path], *, decode: Decode | None = None, timeout_s: float = 1.0
+    paths: Sequence[Path],
+    *,
+    decode: Decode | None = None,
+    check: bool = True,
+    timeout_s: float = 1.0,
 ) -> PatternSet:
     """Load pattern files from `paths` (dirs: their `*.toml` in name order; or single files),
-    later ones overriding earlier ones by name, and check every example with `decode`.
+    later ones overriding earlier ones by name, and check every example with `decode`
+    (default: a Decoder for EXAMPLE_INSTANCE).
 
+    check: False to skip the examples, for a caller that runs `check_examples` itself to
+        report every failure rather than the first.
     Raises PatternError, one line naming the file and pattern, for anything wrong.
     """
     files = _files(paths)
@@ -188,9 +196,10 @@ def load_patterns(
         _compile(raw, defines, tuple(overridden.get(name, ()))) for name, raw in raws.items()
     )
     pattern_set = PatternSet(patterns, dict(defines), tuple(str(f) for f in files))
-    failures = check_examples(pattern_set, decode or _default_decode(), timeout_s=timeout_s)
-    if failures:
-        raise PatternError(str(failures[0]))
+    if check:
+        failures = check_examples(pattern_set, decode or _default_decode(), timeout_s=timeout_s)
+        if failures:
+            raise PatternError(str(failures[0]))
     return pattern_set
 
 
@@ -199,9 +208,6 @@ def check_examples(
 ) -> list[ExampleFailure]:
     """Decode every example line, take it as coming from the example's role, match it against
     the whole set, and say where the outcome differs from what the example expects."""
-    # Imported here because match depends on this module for its types.
-    from logwatch.match import Matcher
-
     matcher = Matcher(pattern_set, timeout_s=timeout_s)
     failures = []
     for pattern in pattern_set.patterns:
@@ -222,27 +228,22 @@ def expand_defines(text: str, defines: Mapping[str, str]) -> str:
     """
 
     def expand(fragment: str, stack: tuple[str, ...]) -> str:
-        def one(m: CompiledMatch) -> str:
-            name = cast(str, cast(_Group, m).group(1))
+        def one(m: re.Match[str]) -> str:
+            name = m.group(1)
             if name in stack:
-                raise ValueError("define cycle: " + " -> ".join(("%{" + s + "}" for s in (*stack, name))))
+                chain = " -> ".join("%{" + s + "}" for s in (*stack, name))
+                raise ValueError(f"define cycle: {chain}")
             if name not in defines:
                 raise ValueError(f"unknown define %{{{name}}}")
             return "(?:" + expand(defines[name], (*stack, name)) + ")"
 
-        return cast(str, _DEFINE_REF.sub(one, fragment))
+        return _DEFINE_REF.sub(one, fragment)
 
     return expand(text, ())
 
 
-class _Group(Protocol):
-    def group(self, index: int) -> str | None: ...
-
-
 def _default_decode() -> Decode:
-    from logwatch.decode import DecodeSettings, Decoder
-
-    return cast(Decode, Decoder(DecodeSettings(instance=EXAMPLE_INSTANCE)))
+    return Decoder(DecodeSettings(instance=EXAMPLE_INSTANCE))
 
 
 def _files(paths: Sequence[Path]) -> list[Path]:
@@ -266,7 +267,9 @@ def _read_file(file: Path) -> tuple[dict[str, str], list[_RawPattern]]:
         raise PatternError(f"{file}: bad TOML: {_one_line(str(exc))}") from None
     unknown = set(doc) - {"define", "patterns"}
     if unknown:
-        raise PatternError(f"{file}: unknown key {sorted(unknown)[0]!r} (expected define, patterns)")
+        raise PatternError(
+            f"{file}: unknown key {sorted(unknown)[0]!r} (expected define, patterns)"
+        )
     defines = doc.get("define", {})
     if not isinstance(defines, dict):
         raise PatternError(f"{file}: [define] must be a table of name = 'regex'")
@@ -400,11 +403,8 @@ def _regex(text: str, defines: Mapping[str, str], what: str) -> CompiledRegex:
 
 
 def _example_problem(
-    matcher: object, pattern: Pattern, example: Example, decode: Decode
+    matcher: Matcher, pattern: Pattern, example: Example, decode: Decode
 ) -> str | None:
-    from logwatch.match import Matcher
-
-    assert isinstance(matcher, Matcher)
     decoded = decode(Entry(time_us=None, time_exact=False, fields={MESSAGE: example.line}))
     if isinstance(decoded, Unreadable):
         return f"line does not decode: {decoded.reason}"
