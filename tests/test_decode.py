@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logwatch import simulate
-from logwatch.decode import Decoder, DecodeSettings, parse_json, parse_text, strip_ansi
+from logwatch.decode import (
+    UNKNOWN_INSTANCE,
+    Decoder,
+    DecodeSettings,
+    parse_json,
+    parse_text,
+    strip_ansi,
+)
 from logwatch.records import Entry, Record, Unreadable
 from logwatch.simulate import Display, LogLine
 
@@ -796,7 +803,7 @@ def test_identifier_gives_the_role_and_settings_the_instance() -> None:
     entry = Entry(T, False, {"MESSAGE": FINALIZED, "SYSLOG_IDENTIFIER": "zipnet-aggregator"})
     record = decode(entry, DecodeSettings(instance="acme-mainnet"))
     assert (record.role, record.instance) == ("aggregator", "acme-mainnet")
-    assert (decode(entry).role, decode(entry).instance) == ("aggregator", None)
+    assert (decode(entry).role, decode(entry).instance) == ("aggregator", UNKNOWN_INSTANCE)
     foreign = Entry(T, False, {"MESSAGE": FINALIZED, "SYSLOG_IDENTIFIER": "sshd"})
     foreign_record = decode(foreign, DecodeSettings(instance="acme-mainnet"))
     assert (foreign_record.role, foreign_record.instance) == (None, None)

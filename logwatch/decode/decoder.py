@@ -139,7 +139,11 @@ class Decoder:
         identifier = fields.get(IDENTIFIER)
         if identifier:
             role = self._template.role_of_identifier(identifier)
-            return (None, None) if role is None else (role, self._settings.instance)
+            if role is None:
+                return None, None
+            # A text capture without unit names: without --instance its lines still
+            # count, under an instance the replay summary tells the operator to name.
+            return role, self._settings.instance or UNKNOWN_INSTANCE
         return self._role_of_target(target), self._settings.instance or UNKNOWN_INSTANCE
 
     def _role_of_target(self, target: str | None) -> str | None:

@@ -1,0 +1,144 @@
+"""Captured journal files (one host's or many hosts' in a directory), read with sd-journal."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+from logwatch.errors import InputError
+from logwatch.records import Entry, Unreadable
+from logwatch.sources.fields import KEPT_TRUSTED
+from logwatch.sources.stream import STREAM_ERRORS
+
+_NO_MULTI: dict[str, tuple[str, ...]] = {}
+# A stdout line carries no fields of its own beyond these, so for the commonest entry
+# the fields are looked up instead of scanning all twenty-odd.
+_STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
+
+
+def open_journal(
+    files: Sequence[str], origin: str, units: Sequence[str] | None = None
+) -> Iterator[Entry | Unreadable]:
+    """The entries of journal `files` as one stream in time order (several hosts' files
+    interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
+
+    units: if given, only entries whose _SYSTEMD_UNIT matches one of these globs; the
+    journal skips the others without reading them.
+    A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
+    Unreadable; InputError when none of the files can be read.
+    """
+    try:
+        # Imported here: every other format reads without the binding.
+        from systemd import journal
+    except ImportError:
+        raise InputError(
+            f"{origin}: reading journal files needs the systemd Python binding "
+            "(pip install systemd-python); or capture with journalctl -o export"
+        ) from None
+    skipped: list[Unreadable] = []
+    try:
+        reader = journal.Reader(files=list(files))
+    except OSError as exc:
+        # One bad file makes sd-journal refuse them all: find it and read the rest.
+        good: list[str] = []
+        for name in files:
+            try:
+                journal.Reader(files=[name]).close()
+            except OSError as bad:
+                reason = "journal file truncated or corrupt, skipped"
+                skipped.append(Unreadable(origin, reason, f"{name}: {bad.strerror or bad}"))
+            else:
+                good.append(name)
+        if not good:
+            raise InputError(
+                f"{origin}: cannot read as a journal ({exc.strerror or exc}); "
+                "the file is truncated or corrupt"
+            ) from None
+        reader = journal.Reader(files=good)
+    if units is not None:
+        wanted = sorted(
+            u for u in reader.query_unique("_SYSTEMD_UNIT") if any(fnmatchcase(u, g) for g in units)
+        )
+        if not wanted:
+            reader.close()
+            return iter(skipped)
+        for unit in wanted:
+            reader.add_match(_SYSTEMD_UNIT=unit)
+    return itertools.chain(skipped, _entries(reader, origin))
+
+
+def _decode_all(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    fields: dict[str, str] = {}
+    multi: dict[str, tuple[str, ...]] | None = None
+    for key, value in raw.items():
+        if key[0] == "_" and key not in KEPT_TRUSTED:
+            continue
+        if value.__class__ is bytes:
+            fields[key] = value.decode("utf-8", "replace")
+        else:  # a field the entry holds several times: a list of bytes
+            values = tuple(v.decode("utf-8", "replace") for v in value)
+            if values:
+                multi = multi or {}
+                multi[key] = values
+                fields[key] = values[-1]
+    return fields, multi or _NO_MULTI
+
+
+def _entries(reader: Any, origin: str) -> Iterator[Entry | Unreadable]:
+    # The binding's low-level calls: _get_all() enumerates the entry's data once, which
+    # is cheaper than a handful of _get() lookups, each a scan of its own.
+    nxt, get_all = reader._next, reader._get_all
+    realtime, get_cursor = reader._get_realtime, reader._get_cursor
+    try:
+        while nxt():
+            try:
+                raw = get_all()
+                if raw.get("_TRANSPORT") == b"stdout":
+                    fields = {}
+                    for key in _STDOUT_FIELDS:
+                        value = raw.get(key)
+                        if value.__class__ is bytes:
+                            fields[key] = value.decode("utf-8", "replace")
+                        elif value is not None:
+                            fields, multi = _decode_all(raw)
+                            break
+                    else:
+                        multi = _NO_MULTI
+                else:
+                    fields, multi = _decode_all(raw)
+                yield Entry(realtime(), True, fields, get_cursor(), origin, multi)
+            except OSError as exc:
+                # A torn write or damaged object: counted, and the next entry is read.
+                yield Unreadable(origin, "unreadable journal entry", str(exc))
+    finally:
+        reader.close()
+
+
+def read_journal_stream(
+    stream: io.BufferedIOBase, origin: str, units: Sequence[str] | None = None
+) -> Iterator[Entry | Unreadable]:
+    """A journal file that arrives as a stream (stdin, or compressed): sd-journal reads
+    files only, so it is copied to a temporary file first."""
+    fd, name = tempfile.mkstemp(prefix="logwatch-", suffix=".journal")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            try:
+                shutil.copyfileobj(stream, tmp, 1 << 20)
+            except STREAM_ERRORS as exc:
+                # What arrived is still read: sd-journal stops at a truncated file's end.
+                yield Unreadable(origin, "truncated or corrupt compressed journal", str(exc))
+        try:
+            entries = open_journal([name], origin, units)
+        except InputError as exc:
+            yield Unreadable(origin, "not a readable journal file", str(exc))
+            return
+        yield from entries
+    finally:
+        stream.close()
+        os.unlink(name)

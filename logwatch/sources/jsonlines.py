@@ -1,0 +1,93 @@
+"""`journalctl -o json` and `-o json-seq`: one JSON object per entry, parsed as JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+from logwatch.records import Entry, Unreadable
+from logwatch.sources.fields import KEPT_TRUSTED
+from logwatch.sources.stream import lines, sample_text
+
+_NO_MULTI: dict[str, tuple[str, ...]] = {}
+
+
+class _BadValue(Exception):
+    """A field value journalctl would never write."""
+
+
+def _text(value: object) -> str | None:
+    """One field value: a string, an array of byte numbers (control characters or
+    invalid UTF-8), or null (a field over 4096 bytes without --all: left out)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return None
+    if isinstance(value, list):
+        try:
+            return bytes(value).decode("utf-8", "replace")
+        except (TypeError, ValueError):
+            raise _BadValue from None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise _BadValue
+
+
+def _is_repeated(value: list[object]) -> bool:
+    # A repeated field is an array of values (strings, byte arrays, nulls); an array of
+    # plain numbers is one value's bytes.
+    return any(v.__class__ is not int for v in value)
+
+
+def entry_from_json(obj: dict[str, object], origin: str) -> Entry | Unreadable:
+    """The entry one parsed `journalctl -o json` object stands for."""
+    fields: dict[str, str] = {}
+    multi: dict[str, tuple[str, ...]] | None = None
+    time_us: int | None = None
+    cursor: str | None = None
+    try:
+        for key, value in obj.items():
+            if key[:1] == "_":
+                if key == "__REALTIME_TIMESTAMP" and isinstance(value, str):
+                    time_us = int(value) if value.isdigit() else None
+                elif key == "__CURSOR" and isinstance(value, str):
+                    cursor = value
+                if key not in KEPT_TRUSTED:
+                    continue
+            if isinstance(value, list) and _is_repeated(value):
+                values = [t for v in value if (t := _text(v)) is not None]
+                if values:
+                    multi = multi or {}
+                    multi[key] = tuple(values)
+                    fields[key] = values[-1]
+                continue
+            text = _text(value)
+            if text is not None:
+                fields[key] = text
+    except _BadValue:
+        return Unreadable(origin, "malformed json entry", sample_text(json.dumps(obj).encode()))
+    return Entry(time_us, time_us is not None, fields, cursor, origin, multi or _NO_MULTI)
+
+
+def read_json(stream: io.BufferedIOBase, origin: str) -> Iterator[Entry | Unreadable]:
+    """Entries of `-o json` (one object a line) or `-o json-seq` (each led by RS, 0x1E)."""
+    loads = json.loads
+    for line in lines(stream, origin):
+        if isinstance(line, Unreadable):
+            yield line
+            continue
+        raw = line
+        if raw[:1] == b"\x1e":
+            raw = raw[1:]
+        if not raw.strip():
+            continue
+        try:
+            obj = loads(raw)
+        except ValueError:
+            yield Unreadable(origin, "malformed json", sample_text(raw))
+            continue
+        if not isinstance(obj, dict):
+            yield Unreadable(origin, "json line is not an object", sample_text(raw))
+            continue
+        yield entry_from_json(obj, origin)

@@ -1,0 +1,162 @@
+"""Real captures for tests: simulated lines -> export text -> journal files -> journalctl output.
+
+The `captures` fixture (one per session, journals cached) makes any input logwatch reads:
+
+    path = captures.make(lines, "full-ansi", "short-iso")          # journalctl -o short-iso
+    path = captures.make(lines, "journald", "json", compress="gz")  # a .gz of -o json
+    directory = captures.journal(lines, "full")                     # a journal-remote dir
+
+Formats: `journal` (a directory, one file per host, as systemd-journal-remote collects
+them), `export-sim` (export text written by logwatch.simulate itself) and every
+`journalctl -o` output logwatch reads. Text captures are made as an operator would
+(`journalctl -D DIR -o FMT --no-pager --utc`): systemd 252 strips ANSI colour from
+MESSAGE and prints `[N blob data]` for a message that holds other control characters
+or invalid UTF-8; `all_fields=True` adds `--all` (raw bytes, ESC kept).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import lzma
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from logwatch.simulate import LogLine, export_bytes
+
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+JOURNALCTL_FORMATS = (
+    "export",
+    "json",
+    "json-seq",
+    "short-iso",
+    "short-iso-precise",
+    "short-precise",
+    "short",
+    "short-unix",
+    "with-unit",
+    "cat",
+)
+"""journalctl's outputs logwatch reads (the `-o` names are logwatch's format names)."""
+CAPTURE_FORMATS = ("journal", "export-sim", *JOURNALCTL_FORMATS)
+
+
+def write_journal(directory: Path, lines: Sequence[LogLine], style: str) -> Path:
+    """Real journal files for `lines` in `directory`, one per host (`remote-HOST.journal`),
+    made by systemd-journal-remote from simulate's export text."""
+    directory.mkdir(parents=True, exist_ok=True)
+    by_host: dict[str, list[LogLine]] = {}
+    for line in lines:
+        by_host.setdefault(line.host, []).append(line)
+    for host, own in by_host.items():
+        export = directory / f"{host}.export.tmp"
+        export.write_bytes(export_bytes(own, style))
+        subprocess.run(
+            [JOURNAL_REMOTE, f"--output={directory / f'remote-{host}.journal'}", str(export)],
+            check=True,
+            capture_output=True,
+        )
+        export.unlink()
+    return directory
+
+
+def journalctl(directory: Path, fmt: str, *, all_fields: bool = False) -> bytes:
+    """What `journalctl --directory DIR -o FMT --no-pager --utc` prints."""
+    command = ["journalctl", f"--directory={directory}", f"--output={fmt}", "--no-pager", "--utc"]
+    if all_fields:
+        command.append("--all")
+    return subprocess.run(command, check=True, capture_output=True).stdout
+
+
+def compressed(path: Path, kind: str) -> Path:
+    """A `.gz` or `.xz` copy of `path` next to it."""
+    target = path.with_name(f"{path.name}.{kind}")
+    opener = gzip.open if kind == "gz" else lzma.open
+    with path.open("rb") as src, opener(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return target
+
+
+class Captures:
+    """Makes and caches captures under one directory for the whole session."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _key(self, lines: Sequence[LogLine], style: str) -> str:
+        digest = hashlib.sha1(repr((tuple(lines), style)).encode(), usedforsecurity=False)
+        return f"{style}-{digest.hexdigest()[:16]}"
+
+    def journal(self, lines: Sequence[LogLine], style: str) -> Path:
+        """A journal directory holding `lines` rendered in `style` (made once)."""
+        directory = self.root / self._key(lines, style) / "journal"
+        if not directory.exists():
+            write_journal(directory.with_suffix(".tmp"), lines, style).rename(directory)
+        return directory
+
+    def make(
+        self,
+        lines: Sequence[LogLine],
+        style: str,
+        fmt: str,
+        *,
+        compress: str | None = None,
+        all_fields: bool = False,
+    ) -> Path:
+        """A capture of `lines` in `style` as format `fmt` (one of CAPTURE_FORMATS),
+        optionally compressed (`gz`, `xz`; for `journal` one host's file is compressed)."""
+        base = self.root / self._key(lines, style)
+        if fmt == "journal":
+            directory = self.journal(lines, style)
+            if compress is None:
+                return directory
+            return compressed(sorted(directory.glob("*.journal"))[0], compress)
+        suffix = "-all" if all_fields else ""
+        path = base / f"capture{suffix}.{fmt}"
+        if not path.exists():
+            base.mkdir(parents=True, exist_ok=True)
+            if fmt == "export-sim":
+                data = export_bytes(lines, style)
+            else:
+                data = journalctl(self.journal(lines, style), fmt, all_fields=all_fields)
+            path.write_bytes(data)
+        if compress is None:
+            return path
+        target = path.with_name(f"{path.name}.{compress}")
+        return target if target.exists() else compressed(path, compress)
+
+
+@pytest.fixture(scope="session")
+def captures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captures]:
+    """Captures of simulated lines in any format, journals made once per session."""
+    if shutil.which("journalctl") is None or not Path(JOURNAL_REMOTE).exists():
+        pytest.skip("needs journalctl and systemd-journal-remote (scripts/setup.sh)")
+    yield Captures(tmp_path_factory.mktemp("captures"))
+
+
+@pytest.fixture
+def make_capture(captures: Captures, tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """make_capture(lines, style, fmt, compress=None, all_fields=False) -> a Path of this
+    test's own (a copy of the session's capture, free to modify)."""
+
+    def make(
+        lines: Sequence[LogLine],
+        style: str,
+        fmt: str,
+        *,
+        compress: str | None = None,
+        all_fields: bool = False,
+    ) -> Path:
+        source = captures.make(lines, style, fmt, compress=compress, all_fields=all_fields)
+        target = tmp_path / source.name
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copyfile(source, target)
+        return target
+
+    yield make
