@@ -62,13 +62,19 @@ InstanceOpt = Annotated[
 ]
 PatternsOpt = Annotated[
     list[Path] | None,
-    typer.Option("--patterns", help="Extra pattern directory (adds or overrides by name).",
-                 show_default=False),
+    typer.Option(
+        "--patterns",
+        help="Extra pattern directory (adds or overrides by name).",
+        show_default=False,
+    ),
 ]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="Config file [default: ~/.config/logwatch/config.toml].",
-                 show_default=False),
+    typer.Option(
+        "--config",
+        help="Config file [default: ~/.config/logwatch/config.toml].",
+        show_default=False,
+    ),
 ]
 
 
@@ -77,7 +83,9 @@ def replay(
     inputs: InputsArg,
     fmt: FormatOpt = None,
     instance: InstanceOpt = None,
-    since: Annotated[str | None, typer.Option(help="Start at this time (RFC 3339 or -10m).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Start at this time (RFC 3339 or -10m).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Stop at this time.")] = None,
     round_period: Annotated[
         str | None,
