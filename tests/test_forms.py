@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from functools import cache
 
 import pytest
-
 from conftest import CAPTURE_FORMATS, Captures
+
 from logwatch.decode import Decoder, DecodeSettings
 from logwatch.match import Matcher
 from logwatch.pattern_files import default_patterns_dir, load_patterns
