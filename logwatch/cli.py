@@ -125,6 +125,169 @@ def replay(
     raise typer.Exit(code)
 
 
+class LiveOutput(str, Enum):
+    tui = "tui"
+    text = "text"
+    json = "json"
+
+
+DirectoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--directory",
+        "-D",
+        help="Follow the journal files in this directory (e.g. a systemd-journal-remote "
+        "collection of many hosts) instead of the system journal.",
+        show_default=False,
+    ),
+]
+FileOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--file", help="Follow these journal files.", show_default=False),
+]
+JournalctlOpt = Annotated[
+    bool,
+    typer.Option(
+        "--journalctl",
+        help="Read through a `journalctl --follow -o json` subprocess (no Python binding needed).",
+    ),
+]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(help="Round period P (e.g. 2s) [env ZIPNET_ROUND_PERIOD; else estimated]."),
+]
+DeadlineOpt = Annotated[
+    str | None,
+    typer.Option(help="Round deadline D [env ZIPNET_ROUND_DEADLINE; default P]."),
+]
+ExpectOpt = Annotated[int | None, typer.Option(help="Clients expected per round.", min=0)]
+
+
+@app.command(context_settings={"allow_interspersed_args": True})
+def follow(
+    instances: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Instances to follow (`acme-mainnet`); '-' reads entries piped in.",
+            show_default=False,
+        ),
+    ] = None,
+    all_instances: Annotated[bool, typer.Option("--all", help="Every instance found.")] = False,
+    directory: DirectoryOpt = None,
+    file: FileOpt = None,
+    journalctl: JournalctlOpt = False,
+    fmt: FormatOpt = None,
+    instance: InstanceOpt = None,
+    since: Annotated[
+        str | None, typer.Option(help="Start here instead of the recent past (-10m, RFC 3339).")
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="Save the journal cursor here and resume exactly after it."),
+    ] = None,
+    round_period: PeriodOpt = None,
+    round_deadline: DeadlineOpt = None,
+    expect_clients: ExpectOpt = None,
+    events: Annotated[Events, typer.Option(help="Which events to print.")] = Events.alerts,
+    output: Annotated[
+        LiveOutput | None,
+        typer.Option(
+            "--output", "-o", help="tui (default on a terminal), json (default when piped), text."
+        ),
+    ] = None,
+    exec_cmd: Annotated[
+        str | None,
+        typer.Option(
+            "--exec",
+            help="Run this command (no shell; quote it as one argument, split like a shell "
+            "would) for every alert transition, alert JSON on stdin.",
+        ),
+    ] = None,
+    exec_timeout: Annotated[
+        str, typer.Option(help="Kill an --exec command after this long.")
+    ] = "10s",
+    patterns: PatternsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Follow the journald units of instances live: dashboard, JSON lines or text."""
+    import shlex
+
+    from logwatch.commands.follow import SourceOptions, run_follow
+    from logwatch.times import parse_duration
+
+    names = list(instances or [])
+    stdin = names == ["-"]
+    if stdin:
+        names = list(instance or [])
+    code = run_follow(
+        instances=names,
+        all_instances=all_instances or (stdin and not names),
+        source=SourceOptions(directory, tuple(file or ()), journalctl, stdin),
+        fmt=fmt,
+        since=since,
+        state_dir=state_dir,
+        round_period=round_period,
+        round_deadline=round_deadline,
+        expect_clients=expect_clients,
+        events=events.value,
+        output=output.value if output else None,
+        exec_argv=shlex.split(exec_cmd) if exec_cmd else [],
+        exec_timeout_s=parse_duration(exec_timeout),
+        pattern_dirs=patterns or [],
+        config_path=config,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def check(
+    instances: Annotated[list[str], typer.Argument(help="Instances to check.")],
+    since: Annotated[str, typer.Option(help="Evaluate from this time (-10m, RFC 3339).")] = "-10m",
+    directory: DirectoryOpt = None,
+    file: FileOpt = None,
+    journalctl: JournalctlOpt = False,
+    round_period: PeriodOpt = None,
+    round_deadline: DeadlineOpt = None,
+    expect_clients: ExpectOpt = None,
+    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+    patterns: PatternsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """One-shot health check: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin)."""
+    from logwatch.commands.check import run_check
+    from logwatch.commands.follow import SourceOptions
+
+    code = run_check(
+        instances=instances,
+        source=SourceOptions(directory, tuple(file or ()), journalctl, False),
+        since=since,
+        round_period=round_period,
+        round_deadline=round_deadline,
+        expect_clients=expect_clients,
+        output=output.value,
+        pattern_dirs=patterns or [],
+        config_path=config,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    output: Annotated[
+        LiveOutput | None,
+        typer.Option("--output", "-o", help="tui (default on a terminal), json, text."),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Play the simulated logs this much faster.", min=0.1)
+    ] = 1.0,
+) -> None:
+    """About a minute of a simulated zipnet (healthy, stall, split-brain, recovery) written
+    live into a real journal by systemd-journal-remote, followed by the real `follow`."""
+    from logwatch.commands.demo import run_demo
+
+    raise typer.Exit(run_demo(output=output.value if output else None, speed=speed))
+
+
 @patterns_app.command("list")
 def patterns_list(
     patterns: PatternsOpt = None,

@@ -48,9 +48,7 @@ def run_replay(
     )
     config = reading.config
     settings = RuleSettings(
-        round_period_s=resolve_duration(
-            round_period, "ZIPNET_ROUND_PERIOD", config.round_period_s
-        ),
+        round_period_s=resolve_duration(round_period, "ZIPNET_ROUND_PERIOD", config.round_period_s),
         round_deadline_s=resolve_duration(
             round_deadline, "ZIPNET_ROUND_DEADLINE", config.round_deadline_s
         ),

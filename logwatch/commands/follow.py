@@ -1,0 +1,408 @@
+"""`logwatch follow`: journald live through the rules, to a dashboard, JSON lines or text."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from logwatch.commands.common import Reading, build_reading
+from logwatch.config import resolve_duration
+from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
+from logwatch.engine.outputs import Output
+from logwatch.errors import LogwatchError, UsageError
+from logwatch.pipeline import Step, Tally, read_steps
+from logwatch.records import Entry, Unreadable
+from logwatch.sinks import Sink
+from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource, StartPoint
+from logwatch.times import parse_time
+from logwatch.units import UnitTemplate, normalize_instance
+
+TICK_S = 0.25
+"""The longest the loop waits for entries before moving the clock with the wall clock:
+timers fire within this of their deadline, and an idle follow wakes 4 times a second."""
+CURSOR_SAVE_S = 1.0
+WARMUP_WINDOWS = 4
+"""Without a saved cursor, the follow first reads this many W (or the default lookback
+when P is unknown) of the recent past, silently, so state is warm at start-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """Where live entries come from (the same for `follow` and `check`)."""
+
+    directory: Path | None = None
+    files: tuple[Path, ...] = ()
+    journalctl: bool = False
+    stdin: bool = False
+
+
+@dataclass(slots=True)
+class Stop:
+    """Set by SIGINT/SIGTERM; SIGHUP asks for a reload."""
+
+    stop: bool = False
+    reload: bool = False
+    handlers: dict[int, Any] = field(default_factory=dict)
+
+    def install(self) -> None:
+        def on_stop(signum: int, frame: FrameType | None) -> None:
+            self.stop = True
+
+        def on_hup(signum: int, frame: FrameType | None) -> None:
+            self.reload = True
+
+        for sig, handler in ((signal.SIGINT, on_stop), (signal.SIGTERM, on_stop)):
+            self.handlers[sig] = signal.signal(sig, handler)
+        self.handlers[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
+
+    def restore(self) -> None:
+        for sig, handler in self.handlers.items():
+            signal.signal(sig, handler)
+
+
+class StdinFollower:
+    """Entries piped in (`follow -`, JSON or text), read on a thread so the clock still
+    moves while the pipe is quiet."""
+
+    def __init__(self, fmt: str | None) -> None:
+        from logwatch.sources import open_inputs
+
+        self._items: queue.Queue[Entry | Unreadable | None] = queue.Queue(maxsize=10000)
+        self._done = False
+        items = open_inputs(["-"], fmt)
+        self._thread = threading.Thread(target=self._pump, args=(items,), daemon=True)
+
+    def _pump(self, items: Iterator[Entry | Unreadable]) -> None:
+        for item in items:
+            self._items.put(item)
+        self._items.put(None)
+
+    def start(self, **_: Any) -> StartPoint:
+        self._thread.start()
+        return StartPoint("stdin")
+
+    def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
+        out: list[Entry | Unreadable] = []
+        if self._done:
+            time.sleep(timeout_s)
+            return out
+        try:
+            item = self._items.get(timeout=timeout_s)
+            while True:
+                if item is None:
+                    self._done = True
+                    break
+                out.append(item)
+                if len(out) >= 5000:
+                    break
+                item = self._items.get_nowait()
+        except queue.Empty:
+            pass
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return self._done
+
+    @property
+    def cursor(self) -> str | None:
+        return None
+
+    def take_notices(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        return None
+
+
+def units_for(instances: Sequence[str], template: str) -> list[str]:
+    """The journal units of these instances (none: every unit, for --all)."""
+    units = UnitTemplate(template)
+    return [u for name in instances for u in units.glob_for(name)]
+
+
+def open_live(options: SourceOptions, units: Sequence[str], fmt: str | None) -> LiveSource:
+    """The live source the options name."""
+    if options.stdin:
+        return StdinFollower(fmt)
+    directory = str(options.directory) if options.directory else None
+    files = [str(f) for f in options.files] or None
+    if options.journalctl:
+        from logwatch.sources.follow_journalctl import JournalctlFollower
+
+        return JournalctlFollower(units, directory=directory, files=files)
+    from logwatch.sources.follow import JournalFollower
+
+    return JournalFollower(units, directory=directory, files=files)
+
+
+def rule_settings(
+    reading: Reading, round_period: str | None, round_deadline: str | None, expect: int | None
+) -> RuleSettings:
+    """The rule numbers from flags, environment and config file."""
+    return RuleSettings(
+        round_period_s=resolve_duration(
+            round_period, "ZIPNET_ROUND_PERIOD", reading.config.round_period_s
+        ),
+        round_deadline_s=resolve_duration(
+            round_deadline, "ZIPNET_ROUND_DEADLINE", reading.config.round_deadline_s
+        ),
+        expect_clients=expect,
+    )
+
+
+def warmup_seconds(settings: RuleSettings) -> float:
+    """How far back to read at start-up: a few W when P is known."""
+    if settings.round_period_s is None:
+        return DEFAULT_LOOKBACK_S
+    period: float = settings.round_period_s
+    deadline: float = settings.round_deadline_s or period
+    return max(WARMUP_WINDOWS * (3 * period + deadline), 10.0)
+
+
+def wall_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(slots=True)
+class Follow:
+    """One running follow: source → decode → match → engine → sink, with the clock."""
+
+    source: LiveSource
+    reading: Reading
+    engine: Engine
+    sink: Sink
+    instances: Sequence[str]
+    want_rounds: bool
+    on_tick: Callable[[Engine, int], None] | None = None
+    tally: Tally = field(default_factory=Tally)
+    live_from_us: int = 0
+
+    def feed(self, items: list[Entry | Unreadable], *, quiet: bool = False) -> None:
+        """Push entries through; outputs of entries before `live_from_us` (the warm-up)
+        change state but are not shown."""
+        r = self.reading
+        for step in read_steps(items, r.decoder, r.matcher, r.selection, self.tally):
+            if not isinstance(step, Step):
+                continue
+            record = step.record
+            hush = quiet or record.time_us < self.live_from_us
+            self._emit(self.engine.observe(record.instance, record.time_us), hush)
+            if step.event is not None:
+                self._emit(self.engine.feed(step.event), hush)
+
+    def _emit(self, outputs: list[Output], hush: bool) -> None:
+        if hush:
+            return
+        for o in outputs:
+            if self.want_rounds or not isinstance(o, RoundObservation):
+                self.sink.emit(o)
+
+    def tick(self, now_us: int) -> None:
+        """The wall clock moved: fire due timers."""
+        self._emit(self.engine.advance(now_us), False)
+        if self.on_tick is not None:
+            self.on_tick(self.engine, now_us)
+
+    def announce_active(self) -> None:
+        """After the silent warm-up: what is already pending or firing is reported now."""
+        for view in self.engine.instances():
+            active = {a.alert for a in view.active_alerts}
+            latest: dict[str, AlertTransition] = {}
+            for t in view.timeline:
+                if t.alert in active:
+                    latest[t.alert] = t
+            for t in latest.values():
+                self.sink.emit(t)
+
+
+def make_sink(output: str, exec_argv: Sequence[str], exec_timeout_s: float) -> Sink:
+    """The sink for --output (tui/json/text), with --exec alongside when given."""
+    sinks: list[Sink] = []
+    if output == "tui":
+        from rich.console import Console
+
+        from logwatch.sinks.dashboard import Dashboard
+
+        sinks.append(Dashboard(Console()))
+    elif output == "json":
+        from logwatch.sinks.jsonlines import JsonLinesSink
+
+        sinks.append(JsonLinesSink(sys.stdout, flush_each=True))
+    else:
+        from logwatch.sinks.text import TextSink
+
+        sinks.append(TextSink(sys.stdout, flush_each=True))
+    if exec_argv:
+        from logwatch.sinks.exec import ExecSink
+
+        sinks.append(ExecSink(list(exec_argv), timeout_s=exec_timeout_s))
+    return sinks[0] if len(sinks) == 1 else FanOut(sinks)
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """Several sinks fed the same outputs."""
+
+    sinks: Sequence[Sink]
+
+    def emit(self, output: Any) -> None:
+        for s in self.sinks:
+            s.emit(output)
+
+    def close(self, summary: dict[str, Any]) -> None:
+        for s in self.sinks:
+            s.close(summary)
+
+
+def run_follow(
+    *,
+    instances: Sequence[str],
+    all_instances: bool,
+    source: SourceOptions,
+    fmt: str | None,
+    since: str | None,
+    state_dir: Path | None,
+    round_period: str | None,
+    round_deadline: str | None,
+    expect_clients: int | None,
+    events: str,
+    output: str | None,
+    exec_argv: Sequence[str],
+    exec_timeout_s: float,
+    pattern_dirs: Sequence[Path],
+    config_path: Path | None,
+    done: threading.Event | None = None,
+) -> int:
+    """Follow until SIGINT/SIGTERM, the end of piped input, or `done` (the demo) is set;
+    returns the exit code."""
+    if not instances and not all_instances:
+        raise UsageError("name at least one instance, or --all")
+    reading = build_reading(
+        instances=() if all_instances else instances,
+        pattern_dirs_opt=pattern_dirs,
+        config_path=config_path,
+    )
+    names = [normalize_instance(i, reading.config.aliases) for i in instances]
+    settings = rule_settings(reading, round_period, round_deadline, expect_clients)
+    engine = Engine(settings)
+    units = [] if all_instances else units_for(names, reading.config.unit_template)
+    live = open_live(source, units, fmt)
+    store = None
+    if state_dir is not None:
+        from logwatch.cursor import CursorStore, state_key
+
+        store = CursorStore(state_dir, state_key("follow", sorted(names) or ["all"]))
+    resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
+    sink = make_sink(resolved_output, exec_argv, exec_timeout_s)
+    dashboard = sink if resolved_output == "tui" else None
+    notes: list[str] = []
+    tally = Tally()
+    stop = Stop()
+    stop.install()
+    try:
+        now = wall_us()
+        cursor = store.load() if store is not None else None
+        start = live.start(
+            cursor=cursor,
+            since_us=parse_time(since, now) if since else None,
+            lookback_s=warmup_seconds(settings),
+            now_us=now,
+        )
+        if start.note:
+            notes.append(start.note)
+            _note(start.note, resolved_output)
+        follow = Follow(
+            live,
+            reading,
+            engine,
+            sink,
+            names,
+            want_rounds=events in ("rounds", "all"),
+            tally=tally,
+            on_tick=_dashboard_tick(dashboard, notes),
+            # With a cursor everything after it is new; otherwise the lookback is warm-up.
+            live_from_us=0 if (cursor and not start.cursor_lost) or since else now,
+        )
+        _start_dashboard(dashboard)
+        _warm_up(follow, stop)
+        for name in names:
+            engine.start_watch(name, max(now, engine.now_us or now))
+        follow.announce_active()
+        last_save = time.monotonic()
+        while not stop.stop:
+            items = live.poll(TICK_S)
+            if items:
+                follow.feed(items)
+            for notice in live.take_notices():
+                notes.append(notice)
+                _note(notice, resolved_output)
+            follow.tick(wall_us())
+            if store is not None and time.monotonic() - last_save >= CURSOR_SAVE_S:
+                if live.cursor:
+                    store.save(live.cursor)
+                last_save = time.monotonic()
+            if stop.reload:
+                stop.reload = False
+                follow.reading = _reload(follow.reading, instances, pattern_dirs, config_path)
+            if isinstance(live, StdinFollower) and live.finished:
+                break
+            if done is not None and done.is_set():
+                break
+    finally:
+        stop.restore()
+        if store is not None and live.cursor:
+            store.save(live.cursor)
+        live.close()
+        summary: dict[str, Any] = engine.summary().to_json()
+        summary.update(tally.to_json())
+        summary["notes"] = notes
+        sink.close(summary)
+    return 0
+
+
+def _warm_up(follow: Follow, stop: Stop) -> None:
+    """Read the backlog up to now before going live (bounded by the source's batches)."""
+    while not stop.stop:
+        items = follow.source.poll(0.0)
+        if not items:
+            return
+        follow.feed(items)
+
+
+def _reload(
+    current: Reading, instances: Sequence[str], dirs: Sequence[Path], config_path: Path | None
+) -> Reading:
+    try:
+        fresh = build_reading(instances=instances, pattern_dirs_opt=dirs, config_path=config_path)
+    except LogwatchError as e:
+        print(f"logwatch: reload failed, keeping the old patterns: {e}", file=sys.stderr)
+        return current
+    print("logwatch: patterns and config reloaded", file=sys.stderr)
+    return fresh
+
+
+def _note(text: str, output: str) -> None:
+    if output != "tui":
+        print(f"logwatch: {text}", file=sys.stderr)
+
+
+def _start_dashboard(dashboard: Sink | None) -> None:
+    if dashboard is not None:
+        dashboard.start()  # type: ignore[attr-defined]
+
+
+def _dashboard_tick(dashboard: Sink | None, notes: list[str]) -> Callable[[Engine, int], None]:
+    def tick(engine: Engine, now_us: int) -> None:
+        if dashboard is not None:
+            dashboard.update(engine.instances(), now_us, notes)  # type: ignore[attr-defined]
+
+    return tick
