@@ -13,7 +13,7 @@ from logwatch.livefeed import LiveJournal, play, timeline, wall_us
 from logwatch.simulate import LogLine, Scenario, merge
 
 PERIOD_S = 1.0
-LINGER_S = 6.0
+LINGER_S = 3.0
 """How long the dashboard stays up after the last line, so the recovery shows."""
 
 
@@ -24,7 +24,7 @@ def demo_lines(start_us: int) -> list[LogLine]:
     acme.start().rounds(12).silence(10).rounds(8)
     acme.split_brain("srv2", 10, same_rounds=True).rounds(15)
     preview = Scenario("preview-alpha", start_us, period_s=PERIOD_S, servers=4, clients=3, seed=2)
-    preview.start().rounds(58)
+    preview.start().rounds(55)
     return merge(acme.lines(), preview.lines())
 
 
