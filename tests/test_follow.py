@@ -105,7 +105,7 @@ def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJourn
         last_round_at = iso_to_us(obj["at"])
         assert last_round_at is not None
         # Now complete silence: the stall must fire by the wall clock alone, on time.
-        alert, seen_at = wait_for(
+        alert, _ = wait_for(
             proc.stdout,  # type: ignore[arg-type]
             lambda o: o["type"] == "alert" and o["alert"] == "round_stall",
             W_US / US + 5,

@@ -109,9 +109,7 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
             changes.add_row(f"(+{dropped} earlier)", "", "")
         parts.append(changes)
     if inst["alerts"]:
-        alerts = Table(
-            box=None, pad_edge=False, show_header=True, header_style="dim", expand=True
-        )
+        alerts = Table(box=None, pad_edge=False, show_header=True, header_style="dim", expand=True)
         alerts.add_column("alert", no_wrap=True, min_width=17)
         alerts.add_column("firing", no_wrap=True, min_width=12)
         alerts.add_column("for", no_wrap=True, justify="right", min_width=7)
