@@ -101,7 +101,9 @@ def run_check(
 
 
 def _status(view: InstanceView | None, name: str, now_us: int) -> tuple[int, str]:
-    if view is None or view.rounds_finalized == 0 and view.last_round is None and not view.servers:
+    if view is None or (
+        view.rounds_finalized == 0 and view.last_round is None and not view.servers
+    ):
         return UNKNOWN, "no entries for this instance in the journal over the period"
     firing = [a for a in view.active_alerts if a.state == "firing"]
     facts = []

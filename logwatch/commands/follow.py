@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logwatch.commands.common import Reading, build_reading
 from logwatch.config import resolve_duration
@@ -24,6 +24,9 @@ from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource, StartPoint
 from logwatch.times import parse_time
 from logwatch.units import UnitTemplate, normalize_instance
+
+if TYPE_CHECKING:
+    from logwatch.sinks.dashboard import Dashboard
 
 TICK_S = 0.25
 """The longest the loop waits for entries before moving the clock with the wall clock:
@@ -224,15 +227,20 @@ class Follow:
                 self.sink.emit(t)
 
 
-def make_sink(output: str, exec_argv: Sequence[str], exec_timeout_s: float) -> Sink:
-    """The sink for --output (tui/json/text), with --exec alongside when given."""
+def make_sink(
+    output: str, exec_argv: Sequence[str], exec_timeout_s: float, settings: RuleSettings
+) -> tuple[Sink, Dashboard | None]:
+    """The sink for --output (tui/json/text), with --exec alongside when given; and the
+    dashboard, when it is one of them."""
     sinks: list[Sink] = []
+    dashboard = None
     if output == "tui":
         from rich.console import Console
 
         from logwatch.sinks.dashboard import Dashboard
 
-        sinks.append(Dashboard(Console()))
+        dashboard = Dashboard(Console(), fallback_window_s=settings.fallback_window_s)
+        sinks.append(dashboard)
     elif output == "json":
         from logwatch.sinks.jsonlines import JsonLinesSink
 
@@ -245,7 +253,7 @@ def make_sink(output: str, exec_argv: Sequence[str], exec_timeout_s: float) -> S
         from logwatch.sinks.exec import ExecSink
 
         sinks.append(ExecSink(list(exec_argv), timeout_s=exec_timeout_s))
-    return sinks[0] if len(sinks) == 1 else FanOut(sinks)
+    return (sinks[0] if len(sinks) == 1 else FanOut(sinks)), dashboard
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,8 +310,7 @@ def run_follow(
 
         store = CursorStore(state_dir, state_key("follow", sorted(names) or ["all"]))
     resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
-    sink = make_sink(resolved_output, exec_argv, exec_timeout_s)
-    dashboard = sink if resolved_output == "tui" else None
+    sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings)
     notes: list[str] = []
     tally = Tally()
     stop = Stop()
@@ -395,14 +402,14 @@ def _note(text: str, output: str) -> None:
         print(f"logwatch: {text}", file=sys.stderr)
 
 
-def _start_dashboard(dashboard: Sink | None) -> None:
+def _start_dashboard(dashboard: Dashboard | None) -> None:
     if dashboard is not None:
-        dashboard.start()  # type: ignore[attr-defined]
+        dashboard.start()
 
 
-def _dashboard_tick(dashboard: Sink | None, notes: list[str]) -> Callable[[Engine, int], None]:
+def _dashboard_tick(dashboard: Dashboard | None, notes: list[str]) -> Callable[[Engine, int], None]:
     def tick(engine: Engine, now_us: int) -> None:
         if dashboard is not None:
-            dashboard.update(engine.instances(), now_us, notes)  # type: ignore[attr-defined]
+            dashboard.update(engine.instances(), now_us, notes)
 
     return tick

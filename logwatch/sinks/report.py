@@ -15,6 +15,8 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 ZERO = "·"  # an empty round stands out from a merely small one
 LEADER_CHANGES_SHOWN = 5
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
+PANEL_FRAME = 4  # "│ " and " │"
+FACT_LABEL = len("participants") + 2  # the widest fact's name and the gap after it
 
 
 def sparkline(values: list[float | None], top: float | None = None) -> Text:
@@ -36,6 +38,20 @@ def sparkline(values: list[float | None], top: float | None = None) -> Text:
 def _safe(value: object, limit: int = 120) -> Text:
     # Text never parses markup; escape_text removes control and bidi characters.
     return Text(escape_text(str(value), limit=limit))
+
+
+def _columns(series: list[dict[str, Any]], width: int) -> list[float | None]:
+    """The participants series squeezed into at most `width` marks, oldest first: each
+    mark the mean of its buckets' rounds, or 0 when one of its rounds had none."""
+    groups: list[list[dict[str, Any]]] = [[] for _ in range(min(width, len(series)))]
+    for i, bucket in enumerate(series):
+        groups[i * len(groups) // len(series)].append(bucket)
+    marks: list[float | None] = []
+    for group in groups:
+        rounds = sum(b["rounds"] for b in group)
+        empty = any(b["min"] == 0 for b in group)
+        marks.append(0.0 if empty else sum(b["mean"] * b["rounds"] for b in group) / rounds)
+    return marks
 
 
 def _duration(seconds: float | None) -> str:
@@ -75,26 +91,18 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
             + (Text(f" after round {gap['after_round']}") if gap.get("after_round") else Text()),
         )
     leaders = inst["leaders"]
-    facts.add_row(
-        "leaders",
-        _safe(", ".join(leaders["seen"]) or "-") + Text(f"  ({len(leaders['changes'])} change(s))"),
-    )
+    # The first leader seen is listed as a change from nobody; it is not a change.
+    changed = sum(1 for c in leaders["changes"] if c["from"]) + leaders.get("changes_dropped", 0)
+    changes_text = f"{changed} change{'' if changed == 1 else 's'}" if changed else "no change"
+    facts.add_row("leaders", _safe(", ".join(leaders["seen"]) or "-") + Text(f"  ({changes_text})"))
     clients = inst["clients"]
     facts.add_row("clients", f"{clients['registered']} registered, {clients['active']} active")
     series = inst["participants"]["series"]
     if series:
-        spark_width = max(10, min(len(series), width - 22))
-        values = [b["mean"] for b in series][-spark_width:]
-        mins = [b["min"] for b in series][-spark_width:]
-        # A bucket whose minimum is 0 had an empty round in it: show it as one.
-        marks: list[float | None] = [
-            0.0 if lo == 0 else v for v, lo in zip(values, mins, strict=True)
-        ]
-        facts.add_row(
-            "participants",
-            sparkline(marks)
-            + Text(f" {inst['participants']['min']}–{inst['participants']['max']}"),
-        )
+        span = Text(f" {inst['participants']['min']}–{inst['participants']['max']}")
+        # The whole capture on one line next to its range, so an early incident stays in view.
+        room = width - PANEL_FRAME - FACT_LABEL - span.cell_len
+        facts.add_row("participants", sparkline(_columns(series, max(10, room))) + span)
     parts: list[RenderableType] = [facts]
     if leaders["changes"]:
         changes = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
@@ -114,6 +122,11 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
         alerts.add_column("firing", no_wrap=True, min_width=12)
         alerts.add_column("for", no_wrap=True, justify="right", min_width=7)
         alerts.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
+        if inst.get("alerts_dropped"):
+            # The engine keeps the last transitions only; say that the table starts late.
+            alerts.add_row(
+                "(earlier)", "", "", f"{inst['alerts_dropped']} earlier transitions not kept"
+            )
         for a in inst["alerts"]:
             style = SEVERITY_STYLE.get(a["severity"], "")
             held = _duration(a.get("seconds"))

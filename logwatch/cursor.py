@@ -1,0 +1,170 @@
+"""The saved journal cursor of a follow (`--state-dir`): where to resume, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from logwatch.errors import InputError
+
+SUFFIX = ".cursor"
+# A journal cursor is `key=value` pairs joined by `;` (`s=…;i=…;b=…;m=…;t=…;x=…`). A
+# follow of several journal files saves one per sequence-number space, a line each;
+# anything else in the file was not written by us.
+_ONE = r"[a-z]=[0-9a-fA-F]+(?:;[a-z]=[0-9a-fA-F]+)*"
+_CURSOR = re.compile(rf"{_ONE}(?:\n{_ONE})*")
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
+_SLUG_MAX = 80
+
+
+@dataclass(frozen=True, slots=True)
+class CursorPoint:
+    """What a journal cursor says about its entry: the file's sequence-number space
+    (`s=`, shared by the files one journald or journal-remote writer rotates through), the
+    entry's number in it (`i=`) and its realtime (`t=`, µs)."""
+
+    seqnum_id: str
+    seqnum: int
+    realtime_us: int
+    cursor: str
+
+
+def parse_cursor(cursor: str) -> CursorPoint | None:
+    """The parts of one journal cursor that position a reader, None if it has none."""
+    parts: dict[str, str] = {}
+    for item in cursor.split(";"):
+        key, eq, value = item.partition("=")
+        if eq:
+            parts[key] = value
+    try:
+        return CursorPoint(parts["s"], int(parts["i"], 16), int(parts["t"], 16), cursor)
+    except (KeyError, ValueError):
+        return None
+
+
+def split_cursors(text: str) -> list[str]:
+    """The journal cursors in a saved cursor: one, or one a line for a follow of several
+    journal files."""
+    return text.split()
+
+
+def join_cursors(cursors: Iterable[str]) -> str:
+    """Several files' cursors as one saved cursor, in a stable order (so an unchanged set
+    compares equal and is not written again)."""
+    return "\n".join(sorted(cursors))
+
+
+def state_key(*parts: str | Iterable[str]) -> str:
+    """A stable file-name key for one kind of follow: the same instances and source give the
+    same key whatever their order, different ones a different key.
+
+    `state_key(["acme-mainnet", "preview-alpha"], "directory:/var/log/journal/remote")`
+    → `acme-mainnet+preview-alpha+directory-var-log-journal-remote-3f2a9c81d0e4`.
+    The readable part is for a person listing the state dir; the hash keeps two keys
+    apart when that part is cut short or loses characters.
+    """
+    words: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            words.append(part)
+        else:
+            words.extend(sorted(set(part)))
+    joined = "\0".join(words)
+    digest = hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    slug = "+".join(_SLUG_UNSAFE.sub("-", w).strip("-.") for w in words if w)
+    slug = slug[:_SLUG_MAX].rstrip("-+.")
+    return f"{slug}-{digest}" if slug else digest
+
+
+class CursorStore:
+    """One follow's cursor in `state_dir/<key>.cursor`.
+
+    `save` writes a temp file in the same directory, fsyncs it, renames it over the old
+    one and fsyncs the directory, so after a crash the file holds either the old or the
+    new cursor, never a torn one. Saving the cursor already saved costs nothing, so the
+    caller may save every second.
+    """
+
+    __slots__ = ("_dir", "_last", "_path")
+
+    def __init__(self, state_dir: str | os.PathLike[str], key: str) -> None:
+        if not key or "/" in key or key in (".", ".."):
+            raise ValueError(f"bad cursor key {key!r}")
+        self._dir = Path(state_dir)
+        self._path = self._dir / f"{key}{SUFFIX}"
+        self._last: str | None = None
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"cannot create state dir {self._dir}: {_reason(e)}") from None
+        # Fail at start-up rather than at the first save, minutes into a follow.
+        if not os.access(self._dir, os.W_OK | os.X_OK):
+            raise InputError(f"cannot write to state dir {self._dir}: permission denied")
+
+    @property
+    def path(self) -> Path:
+        """The cursor file."""
+        return self._path
+
+    def load(self) -> str | None:
+        """The saved cursor, or None when there is none yet."""
+        try:
+            text = self._path.read_text(encoding="ascii")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read cursor file {self._path}: {_reason(e)}") from None
+        cursor = text.strip()
+        if not _CURSOR.fullmatch(cursor):
+            # Starting over silently could skip or repeat entries; the operator decides.
+            raise InputError(
+                f"{self._path} holds no journal cursor; delete it to start from scratch"
+            )
+        self._last = cursor
+        return cursor
+
+    def save(self, cursor: str) -> bool:
+        """Store `cursor`; False (and no I/O) when it is the one already stored."""
+        if cursor == self._last:
+            return False
+        if not _CURSOR.fullmatch(cursor):
+            raise ValueError(f"not a journal cursor: {cursor!r}")
+        tmp: str | None = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self._path.name}.", suffix=".tmp", dir=self._dir)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(cursor + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path)
+            tmp = None
+            _fsync_dir(self._dir)
+        except OSError as e:
+            raise InputError(f"cannot save cursor to {self._path}: {_reason(e)}") from None
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        self._last = cursor
+        return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Without this the rename itself may be lost in a crash, leaving the old cursor.
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror.lower()
+    return str(e) or type(e).__name__

@@ -1,0 +1,580 @@
+"""`logwatch replay`: incidents as real captures (journal files, `journalctl -o json` and
+`-o with-unit` text), replayed through the CLI; every alert at its exact event time."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Captures
+from typer.testing import CliRunner
+
+from logwatch import simulate
+from logwatch.cli import app
+from logwatch.simulate import LogLine, Scenario
+from logwatch.times import US, format_time
+
+LOGWATCH = str(Path(sys.executable).with_name("logwatch"))
+RULES = ("--round-period", "2s", "--round-deadline", "1s")
+W = 7 * US  # W = 3P + D with P = 2 s, D = 1 s
+HOLD = 60 * US  # split_brain's `for`
+FORMS = (("journald", "journal"), ("full-ansi", "json"), ("full-ansi", "with-unit"))
+"""(zipnet's rendering, capture format): journald-native fields in journal files, and the
+coloured text logs as an operator captures them with journalctl."""
+FORM_IDS = [fmt for _, fmt in FORMS]
+ISOLATED_ENV = {"ZIPNET_ROUND_PERIOD": None, "ZIPNET_ROUND_DEADLINE": None}
+
+Objects = list[dict[str, Any]]
+
+
+# -- scenarios ------------------------------------------------------------------------
+
+
+@functools.cache
+def healthy() -> tuple[LogLine, ...]:
+    return tuple(Scenario(seed=1).start().rounds(20).lines())
+
+
+@functools.cache
+def stall() -> tuple[LogLine, ...]:
+    return tuple(Scenario(seed=2).start().rounds(5).silence(90).rounds(3).lines())
+
+
+@functools.cache
+def same_rounds() -> tuple[LogLine, ...]:
+    scenario = Scenario(seed=3).start().rounds(3)
+    return tuple(scenario.split_brain("srv2", 3, same_rounds=True).rounds(6).lines())
+
+
+@functools.cache
+def second_leader() -> tuple[LogLine, ...]:
+    # srv2 finalizes its own numbering, one round per period, for 90 s.
+    return tuple(Scenario(seed=4).start().rounds(3).split_brain("srv2", 45).rounds(6).lines())
+
+
+@functools.cache
+def rival() -> tuple[LogLine, ...]:
+    return tuple(Scenario(seed=5).start().rounds(3).rival_leader().rounds(6).lines())
+
+
+@functools.cache
+def zero_participants() -> tuple[LogLine, ...]:
+    scenario = Scenario(seed=6).start().rounds(3)
+    return tuple(scenario.rounds(3, participants=0).rounds(3).lines())
+
+
+@functools.cache
+def failover() -> tuple[LogLine, ...]:
+    scenario = Scenario(seed=7).start().rounds(5)
+    return tuple(scenario.failover("srv2", gap_s=3).rounds(6).lines())
+
+
+@functools.cache
+def two_instances() -> tuple[LogLine, ...]:
+    """acme-mainnet healthy for 80 s; preview-alpha (led by srv2, so the same instants
+    land in two hosts' journals) stalls 30 s, recovers, then stops while acme goes on;
+    unrelated programs write on the same hosts."""
+    acme = Scenario("acme-mainnet", seed=8).start().rounds(40).lines()
+    preview = Scenario("preview-alpha", seed=9, clients=2).start()
+    preview.rounds(5, leader="srv2").silence(30).rounds(3, leader="srv2")
+    foreign = simulate.noise(simulate.DEFAULT_START_US, 40, per_second=1, hosts=("srv1", "srv2"))
+    return tuple(simulate.merge(acme, preview.lines(), foreign))
+
+
+# -- reading the scenario and the output ----------------------------------------------
+
+
+def finalized(
+    lines: Sequence[LogLine], *, instance: str | None = None, host: str | None = None
+) -> list[int]:
+    """Times of the `round finalized` lines (of one instance, one host)."""
+    return [
+        line.time_us
+        for line in lines
+        if line.message == "round finalized"
+        and (instance is None or line.instance == instance)
+        and (host is None or line.host == host)
+    ]
+
+
+def times_of(lines: Sequence[LogLine], message: str, *, host: str | None = None) -> list[int]:
+    return [
+        line.time_us
+        for line in lines
+        if line.message == message and (host is None or line.host == host)
+    ]
+
+
+def round_of(line: LogLine) -> int:
+    value = dict(line.fields)["round"]
+    assert isinstance(value, int)
+    return value
+
+
+def iso(us: int) -> str:
+    return format_time(us)
+
+
+def cli(*args: str, env: dict[str, str | None] | None = None) -> str:
+    """stdout of `logwatch ARGS` run in-process; the run must succeed."""
+    result = CliRunner().invoke(app, list(args), env={**ISOLATED_ENV, **(env or {})})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def replay(path: Path, *args: str) -> Objects:
+    """The JSON lines of `logwatch replay PATH --output json` with P=2s, D=1s."""
+    out = cli("replay", str(path), "--output", "json", *RULES, *args)
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def alerts(
+    objs: Objects, alert: str | None = None, instance: str = "acme-mainnet"
+) -> list[tuple[str, str, str]]:
+    """(alert, state, at) of the alert lines, in output order."""
+    return [
+        (o["alert"], o["state"], o["at"])
+        for o in objs
+        if o["type"] == "alert" and o["instance"] == instance and alert in (None, o["alert"])
+    ]
+
+
+def summary(objs: Objects) -> dict[str, Any]:
+    last = objs[-1]
+    assert last["type"] == "summary"
+    assert [o for o in objs if o["type"] == "summary"] == [last]
+    return last
+
+
+def capture(captures: Captures, lines: Sequence[LogLine], form: tuple[str, str]) -> Path:
+    style, fmt = form
+    return captures.make(lines, style, fmt)
+
+
+# -- the incidents, in every form -----------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_a_healthy_instance_raises_no_alert(captures: Captures, form: tuple[str, str]) -> None:
+    objs = replay(capture(captures, healthy(), form))
+    assert [o for o in objs if o["type"] == "alert"] == []
+    info = summary(objs)["instances"]
+    assert list(info) == ["acme-mainnet"]
+    assert info["acme-mainnet"]["rounds"] == 20
+    assert info["acme-mainnet"]["firing"] == {}
+    assert info["acme-mainnet"]["pending"] == []
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_a_stall_fires_exactly_w_after_the_last_round_and_resolves_at_the_next(
+    captures: Captures, form: tuple[str, str]
+) -> None:
+    lines = stall()
+    fins = finalized(lines)
+    before, after = fins[4], fins[5]  # round 5, then round 6 after 90 s of nothing
+    assert after - before > 90 * US
+    objs = replay(capture(captures, lines, form))
+    assert alerts(objs, "round_stall") == [
+        ("round_stall", "firing", iso(before + W)),
+        ("round_stall", "resolved", iso(after)),
+    ]
+    firing = next(o for o in objs if o.get("alert") == "round_stall")
+    assert firing["since"] == iso(before + W)
+    assert firing["values"] == {"last_round": 5, "silent_s": 7.0}
+    # The aggregator fell silent with the rounds: W after its last forward, until its next.
+    forwards = times_of(lines, "forwarded aggregate")
+    last_forward = max(t for t in forwards if t < before + W)
+    assert alerts(objs, "aggregator_silent") == [
+        ("aggregator_silent", "firing", iso(last_forward + W)),
+        ("aggregator_silent", "resolved", iso(min(t for t in forwards if t > before + W))),
+    ]
+    assert {a for a, _, _ in alerts(objs)} == {"round_stall", "aggregator_silent"}
+    assert summary(objs)["instances"]["acme-mainnet"]["firing"] == {}
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_one_round_number_finalized_by_two_servers_fires_split_brain_at_once(
+    captures: Captures, form: tuple[str, str]
+) -> None:
+    lines = same_rounds()
+    srv1_rounds = {
+        round_of(x) for x in lines if x.message == "round finalized" and x.host == "srv1"
+    }
+    srv2_fins = [x for x in lines if x.message == "round finalized" and x.host == "srv2"]
+    assert {round_of(x) for x in srv2_fins} <= srv1_rounds
+    objs = replay(capture(captures, lines, form))
+    assert alerts(objs) == [
+        # srv2's first `opening round` makes two leaders within W: pending ...
+        ("split_brain", "pending", iso(times_of(lines, "opening round", host="srv2")[0])),
+        # ... and its first copy of a round srv1 finalized fires it then and there.
+        ("split_brain", "firing", iso(srv2_fins[0].time_us)),
+        ("split_brain", "resolved", iso(srv2_fins[-1].time_us + W)),
+    ]
+    firing = next(o for o in objs if o.get("state") == "firing")
+    assert firing["values"]["round"] == round_of(srv2_fins[0])
+    assert "finalized by two servers: srv1 and srv2" in firing["summary"]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_a_second_leader_with_its_own_rounds_is_pending_then_fires_after_60s(
+    captures: Captures, form: tuple[str, str]
+) -> None:
+    lines = second_leader()
+    leader_only = ("opening round", "round finalized")
+    srv2 = [x.time_us for x in lines if x.host == "srv2" and x.message in leader_only]
+    assert srv2[-1] - srv2[0] > 85 * US
+    objs = replay(capture(captures, lines, form))
+    assert alerts(objs) == [
+        ("split_brain", "pending", iso(srv2[0])),
+        ("split_brain", "firing", iso(srv2[0] + HOLD)),
+        ("split_brain", "resolved", iso(srv2[-1] + W)),
+    ]
+    pending = next(o for o in objs if o.get("state") == "pending")
+    assert pending["values"]["leaders"] == "srv1,srv2"
+    firing = next(o for o in objs if o.get("state") == "firing")
+    assert firing["since"] == iso(srv2[0])
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_a_rival_leader_report_fires_split_brain_at_once(
+    captures: Captures, form: tuple[str, str]
+) -> None:
+    lines = rival()
+    (line,) = [x for x in lines if x.message == "rival group leader detected"]
+    warned, other = line.time_us, dict(line.fields)["other_leader"]
+    assert isinstance(other, simulate.Display)
+    objs = replay(capture(captures, lines, form))
+    assert alerts(objs) == [
+        ("split_brain", "firing", iso(warned)),
+        ("split_brain", "resolved", iso(warned + W)),
+    ]
+    firing = objs[0]
+    assert firing["summary"] == (
+        f"rival group leader detected by srv1: other leader {other.text} (term 1)"
+    )
+    assert firing["values"]["other_leader"] == other.text
+    assert firing["values"]["term"] == 1
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_zero_participants_fires_on_the_second_empty_round_and_resolves_on_the_next_full(
+    captures: Captures, form: tuple[str, str]
+) -> None:
+    lines = zero_participants()
+    fins = [x for x in lines if x.message == "round finalized"]
+    zeros = [x.time_us for x in fins if dict(x.fields)["participants"] == 0]
+    assert len(zeros) == 3
+    first_full_after = next(
+        x.time_us for x in fins if x.time_us > zeros[-1] and dict(x.fields)["participants"]
+    )
+    objs = replay(capture(captures, lines, form))
+    assert alerts(objs, "participants_zero") == [
+        ("participants_zero", "firing", iso(zeros[1])),
+        ("participants_zero", "resolved", iso(first_full_after)),
+    ]
+    # Three rounds below half the 5 active clients is participants_low's business too.
+    assert alerts(objs, "participants_low") == [
+        ("participants_low", "firing", iso(zeros[2])),
+        ("participants_low", "resolved", iso(first_full_after)),
+    ]
+    assert {a for a, _, _ in alerts(objs)} == {"participants_zero", "participants_low"}
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_a_failover_faster_than_w_fires_nothing(captures: Captures, form: tuple[str, str]) -> None:
+    lines = failover()
+    fins = finalized(lines)
+    gaps = [b - a for a, b in itertools.pairwise(fins)]
+    assert 2 * US < max(gaps) < W
+    objs = replay(capture(captures, lines, form))
+    assert [a for a in alerts(objs) if a[1] == "firing"] == []
+    # Two leaders within W for a moment: pending, never held, resolved W after srv1's last.
+    srv1_last = max(times_of(lines, "round finalized", host="srv1"))
+    assert alerts(objs) == [
+        ("split_brain", "pending", iso(times_of(lines, "opening round", host="srv2")[0])),
+        ("split_brain", "resolved", iso(srv1_last + W)),
+    ]
+    with_rounds = replay(capture(captures, lines, form), "--events", "rounds")
+    rounds = [o for o in with_rounds if o["type"] == "round"]
+    assert [o["leader"] for o in rounds] == ["srv1"] * 5 + ["srv2"] * 6
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_of_two_instances_in_one_journal_only_the_silent_one_stalls(
+    captures: Captures, form: tuple[str, str]
+) -> None:
+    lines = two_instances()
+    fins = finalized(lines, instance="preview-alpha")
+    assert max(finalized(lines, instance="acme-mainnet")) > fins[-1] + W
+    objs = replay(capture(captures, lines, form))
+    assert alerts(objs, instance="acme-mainnet") == []
+    assert alerts(objs, "round_stall", instance="preview-alpha") == [
+        ("round_stall", "firing", iso(fins[4] + W)),
+        ("round_stall", "resolved", iso(fins[5])),
+        # It stops for good while acme-mainnet writes on: acme's entries move the clock.
+        ("round_stall", "firing", iso(fins[-1] + W)),
+    ]
+    info = summary(objs)["instances"]
+    assert info["acme-mainnet"] == {**info["acme-mainnet"], "rounds": 40, "alerts": {}}
+    assert info["preview-alpha"]["rounds"] == 8
+    assert info["preview-alpha"]["firing"]["round_stall"] == "critical"
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_the_installed_command_prints_the_same(captures: Captures, form: tuple[str, str]) -> None:
+    lines = stall()
+    path = capture(captures, lines, form)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZIPNET_")}
+    done = subprocess.run(
+        [LOGWATCH, "replay", str(path), "--output", "json", *RULES, "--events", "rounds"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
+    )
+    assert done.stderr == ""
+    objs = [json.loads(line) for line in done.stdout.splitlines()]
+    before = finalized(lines)[4]
+    assert ("round_stall", "firing", iso(before + W)) in alerts(objs)
+    assert len([o for o in objs if o["type"] == "round"]) == 8
+    assert objs == replay(path, "--events", "rounds")
+
+
+def test_every_form_gives_the_same_alerts(captures: Captures) -> None:
+    lines = two_instances()
+    runs = [
+        [o for o in replay(capture(captures, lines, form)) if o["type"] == "alert"]
+        for form in FORMS
+    ]
+    assert runs[0]
+    assert runs[1] == runs[0]
+    assert runs[2] == runs[0]
+
+
+# -- rounds and the summary -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_events_rounds_prints_each_round_of_each_instance_once(
+    captures: Captures, form: tuple[str, str]
+) -> None:
+    lines = two_instances()
+    expected = [
+        {
+            "type": "round",
+            "instance": x.instance,
+            "at": iso(x.time_us),
+            "round": round_of(x),
+            "participants": dict(x.fields)["participants"],
+            "leader": x.host,
+        }
+        for x in lines
+        if x.message == "round finalized"
+    ]
+    objs = replay(capture(captures, lines, form), "--events", "rounds")
+    rounds = [o for o in objs if o["type"] == "round"]
+    # Instants two hosts share may come in either order (journalctl's merge, ours).
+    assert [o["at"] for o in rounds] == sorted(o["at"] for o in rounds)
+    by_time = sorted(rounds, key=lambda o: (o["at"], o["instance"]))
+    assert by_time == sorted(expected, key=lambda o: (o["at"], o["instance"]))
+    assert {o["type"] for o in objs} == {"round", "alert", "summary"}
+    assert objs[-1]["type"] == "summary"
+
+
+def test_a_round_finalized_twice_is_one_round_line(captures: Captures) -> None:
+    lines = same_rounds()
+    numbers = sorted({round_of(x) for x in lines if x.message == "round finalized"})
+    objs = replay(capture(captures, lines, FORMS[0]), "--events", "rounds")
+    rounds = [o for o in objs if o["type"] == "round"]
+    assert [o["round"] for o in rounds] == numbers
+    assert {o["leader"] for o in rounds} == {"srv1"}
+    assert summary(objs)["instances"]["acme-mainnet"]["rounds"] == len(numbers)
+
+
+def _adds_up(info: dict[str, Any]) -> None:
+    parts = sum(info["matched"].values()) + info["unmatched"] + info["errors"] + info["outside"]
+    assert info["entries"] == parts
+    assert info["errors"] == sum(info["unreadable"].values())
+
+
+@pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
+def test_the_summary_counts_add_up(captures: Captures, form: tuple[str, str]) -> None:
+    lines = two_instances()
+    objs = replay(capture(captures, lines, form))
+    info = summary(objs)
+    _adds_up(info)
+    assert info["entries"] == len(lines)  # one journal entry per line in these renderings
+    assert info["matched"]["round_finalized"] == len(finalized(lines))
+    assert info["unmatched"] >= sum(1 for x in lines if x.unit is not None)
+    assert info["errors"] == 0
+    assert info["outside"] == 0
+    assert info["at"] == iso(max(x.time_us for x in lines))
+    assert info["notes"] == []
+
+    only = summary(replay(capture(captures, lines, form), "--instance", "acme-mainnet"))
+    _adds_up(only)
+    assert only["entries"] == info["entries"]
+    assert only["outside"] == sum(1 for x in lines if x.instance != "acme-mainnet")
+    assert list(only["instances"]) == ["acme-mainnet"]
+
+
+def test_replaying_twice_prints_byte_identical_json(captures: Captures) -> None:
+    path = capture(captures, two_instances(), FORMS[0])
+    command = [LOGWATCH, "replay", str(path), "--output", "json", "--events", "all", *RULES]
+    first, second = (
+        subprocess.run(command, capture_output=True, timeout=60, check=True) for _ in range(2)
+    )
+    assert first.stdout.count(b"\n") > 600
+    assert first.stdout == second.stdout
+    assert first.stderr == second.stderr == b""
+
+
+def test_text_output_says_the_same_in_lines(captures: Captures) -> None:
+    lines = stall()
+    before = finalized(lines)[4]
+    out = cli("replay", str(capture(captures, lines, FORMS[0])), *RULES)
+    assert f"{iso(before + W)} acme-mainnet FIRING   round_stall (critical): " in out
+    assert "summary: " in out
+    assert "acme-mainnet: 8 rounds, alerts aggregator_silent×1, round_stall×1" in out
+
+
+# -- the round period ----------------------------------------------------------------
+
+
+def test_without_a_round_period_it_is_estimated_and_said(
+    captures: Captures, tmp_path: Path
+) -> None:
+    lines = stall()
+    path = capture(captures, lines, FORMS[0])
+    out = cli("replay", str(path), "--output", "json", env={"HOME": str(tmp_path)})
+    objs = [json.loads(line) for line in out.splitlines()]
+    info = summary(objs)
+    inst = info["instances"]["acme-mainnet"]
+    assert inst["round_period_estimated"] is True
+    assert inst["round_period_s"] == 2.0
+    assert len(info["notes"]) == 1
+    assert "acme-mainnet: round period estimated at 2s" in info["notes"][0]
+    assert "--round-period" in info["notes"][0]
+    # With D = P by default, W = 4P = 8 s once P is estimated.
+    before = finalized(lines)[4]
+    assert alerts(objs, "round_stall")[0] == ("round_stall", "firing", iso(before + 8 * US))
+
+    text = cli("replay", str(path), env={"HOME": str(tmp_path)})
+    assert "note: acme-mainnet: round period estimated at 2s" in text
+
+    given = summary(replay(path))
+    assert given["instances"]["acme-mainnet"]["round_period_estimated"] is False
+    assert given["notes"] == []
+
+
+def test_the_round_period_comes_from_the_environment_too(captures: Captures) -> None:
+    path = capture(captures, stall(), FORMS[0])
+    out = cli(
+        "replay",
+        str(path),
+        "--output",
+        "json",
+        env={"ZIPNET_ROUND_PERIOD": "2s", "ZIPNET_ROUND_DEADLINE": "1s"},
+    )
+    objs = [json.loads(line) for line in out.splitlines()]
+    assert summary(objs)["notes"] == []
+    before = finalized(stall())[4]
+    assert alerts(objs, "round_stall")[0] == ("round_stall", "firing", iso(before + W))
+
+
+def test_too_few_rounds_to_estimate_is_said(captures: Captures, tmp_path: Path) -> None:
+    lines = Scenario(seed=10).start().rounds(2).lines()
+    path = captures.make(lines, "journald", "journal")
+    out = cli("replay", str(path), "--output", "json", env={"HOME": str(tmp_path)})
+    info = summary([json.loads(line) for line in out.splitlines()])
+    assert info["instances"]["acme-mainnet"]["round_period_s"] is None
+    assert any("too few finalizations" in note for note in info["notes"])
+
+
+# -- bad usage and unreadable input --------------------------------------------------
+
+
+def _bad_inputs(tmp: Path, good: Path) -> dict[str, list[str]]:
+    garbage = tmp / "garbage.bin"
+    garbage.write_bytes(bytes(range(256)) * 20)
+    cut = tmp / "cut.journal"
+    cut.write_bytes(next(good.glob("*.journal")).read_bytes()[:3000])
+    (tmp / "empty").mkdir()
+    return {
+        "missing file": [str(tmp / "no-such-capture.journal")],
+        "unknown format": [str(good), "--format", "bogus"],
+        "bad round period": [str(good), "--round-period", "fast"],
+        "zero round period": [str(good), "--round-period", "0"],
+        "bad round deadline": [str(good), "--round-deadline", "soon"],
+        "bad since": [str(good), "--since", "yesterdayish"],
+        "bad until": [str(good), "--until", "2026-13-45"],
+        "binary garbage": [str(garbage)],
+        "truncated journal": [str(cut)],
+        "directory without journals": [str(tmp / "empty")],
+    }
+
+
+BAD = (
+    "missing file",
+    "unknown format",
+    "bad round period",
+    "zero round period",
+    "bad round deadline",
+    "bad since",
+    "bad until",
+    "binary garbage",
+    "truncated journal",
+    "directory without journals",
+)
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_usage_or_unreadable_input_is_exit_2_and_one_line(
+    captures: Captures, tmp_path: Path, case: str
+) -> None:
+    good = capture(captures, healthy(), FORMS[0])
+    args = _bad_inputs(tmp_path, good)[case]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZIPNET_")}
+    env["HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [LOGWATCH, "replay", *args, "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert done.stderr.endswith("\n")
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("logwatch: ")
+
+
+def test_a_bad_environment_variable_names_itself(captures: Captures, tmp_path: Path) -> None:
+    good = capture(captures, healthy(), FORMS[0])
+    env = {**os.environ, "HOME": str(tmp_path), "ZIPNET_ROUND_PERIOD": "often"}
+    done = subprocess.run(
+        [LOGWATCH, "replay", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "logwatch: ZIPNET_ROUND_PERIOD: not a duration: 'often' (try 500ms, 2s, 1m, 1h30m)"
+    ]
