@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,12 +23,12 @@ patterns_app = typer.Typer(help="List the named patterns, or test them on captur
 app.add_typer(patterns_app, name="patterns")
 
 
-class Output(str, Enum):
+class Output(StrEnum):
     text = "text"
     json = "json"
 
 
-class Events(str, Enum):
+class Events(StrEnum):
     alerts = "alerts"
     rounds = "rounds"
     all = "all"
@@ -125,7 +125,7 @@ def replay(
     raise typer.Exit(code)
 
 
-class LiveOutput(str, Enum):
+class LiveOutput(StrEnum):
     tui = "tui"
     text = "text"
     json = "json"
