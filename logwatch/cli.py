@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -328,14 +329,30 @@ def patterns_test(
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
+    # typer 0.29 vendors click; pyproject pins that line so this import holds.
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort
+    from typer.main import get_command
+
     try:
-        app()
+        # Not standalone: click would print usage errors over several lines and turn a
+        # broken pipe into exit 1; here both are handled the logwatch way.
+        code = get_command(app).main(prog_name="logwatch", standalone_mode=False)
+        sys.stdout.flush()
+    except ClickException as e:
+        if type(e).__name__ == "NoArgsIsHelpError":
+            print(e.format_message(), file=sys.stderr)
+            sys.exit(2)
+        print(f"logwatch: {e.format_message()} (see logwatch --help)", file=sys.stderr)
+        sys.exit(2)
     except LogwatchError as e:
         print(f"logwatch: {e}", file=sys.stderr)
         sys.exit(2)
     except BrokenPipeError:
-        # The reader (`| head`) went away: not an error worth a traceback.
-        sys.stderr.close()
+        # The reader (`| head`) went away: not an error worth a traceback. Point stdout
+        # at /dev/null so the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Abort):
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -65,7 +65,7 @@ def state_key(*parts: str | Iterable[str]) -> str:
     same key whatever their order, different ones a different key.
 
     `state_key(["acme-mainnet", "preview-alpha"], "directory:/var/log/journal/remote")`
-    → `acme-mainnet+preview-alpha+directory-var-log-journal-remote-3f2a9c81d0e4`.
+    → `acme-mainnet+preview-alpha+directory-var-log-journal-remote-` + 12 hex digits.
     The readable part is for a person listing the state dir; the hash keeps two keys
     apart when that part is cut short or loses characters.
     """

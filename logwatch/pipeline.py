@@ -50,20 +50,25 @@ class Selection:
     since_us: int | None = None
     until_us: int | None = None
 
-    def admits(self, record: Record) -> bool:
+    def in_time(self, record: Record) -> bool:
         if self.since_us is not None and record.time_us < self.since_us:
             return False
-        if self.until_us is not None and record.time_us > self.until_us:
-            return False
-        return self.instances is None or record.instance in self.instances
+        return self.until_us is None or record.time_us <= self.until_us
+
+    def admits(self, record: Record) -> bool:
+        return self.in_time(record) and (
+            self.instances is None or record.instance in self.instances
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One selected record and the event a pattern made of it, if any."""
+    """One record and the event a pattern made of it, if any. `outside`: a record of an
+    instance not selected, passed on only because its time moves the one clock."""
 
     record: Record
     event: Event | None
+    outside: bool = False
 
 
 def read_steps(
@@ -88,6 +93,8 @@ def read_steps(
             continue
         if not selection.admits(record):
             tally.outside += 1
+            if selection.in_time(record):
+                yield Step(record, None, outside=True)
             continue
         t = record.time_us
         if tally.first_us is None or t < tally.first_us:

@@ -364,3 +364,73 @@ def test_no_permission_says_what_to_do() -> None:
         )
     finally:
         shutil.rmtree(directory)
+
+
+def test_files_mode_follows_only_the_files_given(tmp_path: Path) -> None:
+    with (
+        LiveJournal(tmp_path, "a.journal") as a,
+        JournalFollower(UNITS, files=[tmp_path / "a.journal"]) as source,
+    ):
+        assert source.origin == str(tmp_path / "a.journal")
+        source.start(since_us=0)
+        a.write(_export(0))
+        assert _rounds(collect(source, 1)) == [0]
+        with LiveJournal(tmp_path, "b.journal") as b:
+            b.write(_export(1))  # another file in the same directory: not followed
+            a.write(_export(2))
+            assert _rounds(collect(source, 2, timeout_s=1.0)) == [2]
+
+
+@pytest.fixture
+def local_journal(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Stands in for /run/log/journal and /var/log/journal; yields this machine's
+    directory in the latter (empty). Outside tmp_path, whose parents are private to
+    root, so that another user can reach it, as /var/log/journal."""
+    from logwatch.sources import live
+
+    base = Path(tempfile.mkdtemp(prefix="logwatch-local-"))
+    try:
+        base.chmod(0o755)
+        run, var = base / "run", base / "var"
+        monkeypatch.setattr(live, "_LOCAL_DIRS", (run, var))
+        machine = live.local_roots()[1]
+        machine.mkdir(parents=True)
+        yield machine
+    finally:
+        shutil.rmtree(base)
+
+
+def test_the_local_journal_is_followed(local_journal: Path) -> None:
+    with LiveJournal(local_journal, "system.journal") as system:
+        system.write(_export(0))
+        with JournalFollower(UNITS) as source:
+            assert source.origin == "journal"
+            source.start(since_us=0)
+            system.write(_export(1))
+            assert _rounds(collect(source, 2)) == [0, 1]
+
+
+def test_no_local_journal_is_an_input_error(local_journal: Path) -> None:
+    with pytest.raises(
+        InputError, match=r"no journal files in .* \(is systemd-journald running\?\)"
+    ):
+        JournalFollower(UNITS)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_an_unreadable_local_journal_says_what_to_do(local_journal: Path) -> None:
+    with LiveJournal(local_journal, "system.journal") as system:
+        system.write(_export(0))
+    (local_journal / "system.journal").chmod(0o600)
+
+    def attempt() -> str:
+        try:
+            JournalFollower(UNITS).close()
+        except InputError as e:
+            return str(e)
+        return "no error"
+
+    assert _as_nobody(attempt) == (
+        "no permission to read the system journal: "
+        "run as root or add your user to the systemd-journal group"
+    )

@@ -578,3 +578,14 @@ def test_a_bad_environment_variable_names_itself(captures: Captures, tmp_path: P
     assert done.stderr.splitlines() == [
         "logwatch: ZIPNET_ROUND_PERIOD: not a duration: 'often' (try 500ms, 2s, 1m, 1h30m)"
     ]
+
+
+def test_an_instance_selection_keeps_the_captures_clock(captures: Captures) -> None:
+    # DESIGN: one clock for all instances; naming one instance must not stop it.
+    lines = two_instances()
+    fins = finalized(lines, instance="preview-alpha")
+    path = capture(captures, lines, FORMS[0])
+    every = alerts(replay(path), "round_stall", instance="preview-alpha")
+    narrowed = alerts(replay(path, "--instance", "preview-alpha"), "round_stall", "preview-alpha")
+    assert every[-1] == ("round_stall", "firing", iso(fins[-1] + W))
+    assert narrowed == every

@@ -198,6 +198,9 @@ class Follow:
                 continue
             record = step.record
             hush = quiet or record.time_us < self.live_from_us
+            if step.outside:
+                self._emit(self.engine.observe(None, record.time_us), hush)
+                continue
             self._emit(self.engine.observe(record.instance, record.time_us), hush)
             if step.event is not None:
                 self._emit(self.engine.feed(step.event), hush)

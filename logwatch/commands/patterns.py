@@ -73,7 +73,7 @@ def run_test(
             continue
         if isinstance(step, Unreadable):
             missed.append(f"unreadable ({step.reason}) {step.origin}: {step.sample}")
-        elif isinstance(step, Step) and step.event is None:
+        elif isinstance(step, Step) and step.event is None and not step.outside:
             missed.append(_describe(step.record))
         if output == "text" and len(missed) >= 1000:
             _flush_missed(missed)

@@ -76,14 +76,17 @@ def run_replay(
         if not isinstance(step, Step):
             continue
         record = step.record
+        if step.outside:
+            emit(engine.observe(None, record.time_us))
+            continue
         emit(engine.observe(record.instance, record.time_us))
         if step.event is not None:
             emit(engine.feed(step.event))
             if want_events and sink is not None:
                 sink.emit(_EventLine(step.event))
-    if tally.last_us is not None:
+    if engine.now_us is not None:
         # Timers due exactly at the last entry fire once the clock reaches it.
-        emit(engine.advance(tally.last_us))
+        emit(engine.advance(engine.now_us))
 
     notes = _notes(engine, settings)
     if report:

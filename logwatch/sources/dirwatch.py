@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import os
 import select
 import struct
@@ -92,8 +93,10 @@ class DirWatch:
 
     def wait(self, timeout_s: float) -> bool:
         """Block until something happened or `timeout_s` passed; True if something did."""
-        ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout_s))
-        return bool(ready)
+        # poll(), not select(): a follow of many files holds descriptors past 1024.
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN)
+        return bool(poller.poll(max(0, math.ceil(timeout_s * 1000))))
 
     def read(self) -> Changes:
         """Take every pending event; nothing pending gives empty Changes."""

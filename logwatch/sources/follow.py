@@ -19,7 +19,10 @@ so in a journal-remote collection both happen all the time.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import resource
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -105,8 +108,9 @@ class JournalFollower:
         read to their end first. files: these journal files only. Neither: the local
         system journal.
 
-    `cursor` is one journal cursor per sequence-number space read so far (a line each),
-    so a resume is exact for every host's file, not only for the last one read.
+    Call `start()` once before `poll()`. `cursor` is one journal cursor per
+    sequence-number space read so far (a line each), so a resume is exact for every
+    host's file, not only for the last one read.
     """
 
     def __init__(
@@ -128,6 +132,7 @@ class JournalFollower:
                 "or follow with --journalctl"
             ) from None
         check_journal_access(directory, files)
+        _raise_open_files_limit()
         self._open_reader: Callable[[str], Any] = lambda path: journal.Reader(files=[path])
         # The captured-journal reader's own decoding, so live and captured entries agree.
         self._decode: Callable[[dict[str, Any]], tuple[dict[str, str], Any]] = _decode_all
@@ -151,6 +156,7 @@ class JournalFollower:
         self._positions: dict[str, tuple[int, str]] = {}
         self._cursor: str | None = None
         self._notices: list[str] = []
+        self._refused: dict[Path, str] = {}
         # Where a file that appears during the follow is read from (set by start()).
         self._new_from_us = 0
         self._started = False
@@ -162,7 +168,8 @@ class JournalFollower:
             raise
         if not self._tails:
             self.close()
-            raise InputError(f"cannot open the journal {self.origin}: no readable journal file")
+            why = next(iter(self._refused.values()), "not a journal file, or corrupt")
+            raise InputError(f"{self.origin}: no journal file could be opened: {why}")
 
     @property
     def cursor(self) -> str | None:
@@ -204,21 +211,28 @@ class JournalFollower:
                     tail.path = path
                     self._by_path[path] = key
                 continue
-            self._open(path, key, initial=initial)
+            self._open(path, key)
         for key, tail in self._tails.items():
             if key not in present and not tail.gone:
                 # Its descriptor still reads it: drained to its end, then closed.
                 tail.gone = True
                 self._dirty.add(key)
 
-    def _open(self, path: Path, key: tuple[int, int], *, initial: bool) -> None:
+    def _open(self, path: Path, key: tuple[int, int]) -> None:
         try:
             reader = self._open_reader(str(path))
-        except OSError:
-            if initial and not os.access(path, os.R_OK):
-                raise InputError(f"{path}: permission denied: {PERMISSION_HINT}") from None
-            # A file journal-remote or journald is still creating: the next event
-            # for it brings another try.
+        except OSError as e:
+            if e.errno in (errno.EMFILE, errno.ENFILE):
+                why = "too many open files, raise the limit (ulimit -n)"
+            elif not os.access(path, os.R_OK):
+                why = f"permission denied ({PERMISSION_HINT})"
+            else:
+                # A file journal-remote or journald is still creating: the next event
+                # for it brings another try.
+                return
+            if path not in self._refused:
+                self._refused[path] = why
+                self._notices.append(f"{path}: not followed: {why}")
             return
         for match in self._matches:
             reader.add_match(match)
@@ -306,6 +320,8 @@ class JournalFollower:
             if self._rescan:
                 self._rescan = False
                 self._scan()
+                # Events may have been dropped (queue overflow): look at every file.
+                self._dirty.update(self._tails)
             batch = self._drain()
             if batch:
                 return batch
@@ -411,6 +427,15 @@ class JournalFollower:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _raise_open_files_limit() -> None:
+    # A Reader per file: a collection of many hosts needs more descriptors than the
+    # usual soft limit of 1024, and the hard limit is ours to take.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _time_of(item: Entry | Unreadable) -> int:

@@ -4,6 +4,11 @@ For machines without the systemd Python binding. Same interface as JournalFollow
 (`LiveSource`); each JSON line becomes an Entry as in a `-o json` capture. journalctl
 is restarted with backoff when it dies, resuming `--after-cursor` the last entry handed
 out, so a restart neither loses nor repeats entries.
+
+Weaker than JournalFollower on a directory of several hosts' files: journalctl's merged
+stream never goes back in time, so an entry reaching one host's file after a
+later-stamped entry of another host was printed is skipped (systemd issue #359), and a
+resume after a cursor is exact for one file only.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import re
 import select
@@ -151,9 +157,9 @@ class JournalctlFollower:
             at = lookback_start(lookback_s, now_us)
             self._position = [_since(at)]
             point = StartPoint("lookback", at)
-        self._spawn()
-        if self._proc is None:
-            raise InputError(self._notices.pop())
+        failed = self._spawn()
+        if failed:
+            raise InputError(failed)
         return point
 
     def _cursor_missing(self, cursor: str) -> str | None:
@@ -181,7 +187,8 @@ class JournalctlFollower:
             found = None
         return None if found == cursor else "is no longer in the journal (vacuumed or rotated away)"
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> str | None:
+        """Start journalctl; why it could not be started, or None."""
         position = [f"--after-cursor={self._cursor}"] if self._cursor else self._position
         # --no-tail: --follow alone would start 10 lines before the end, not where we seek.
         args = [*self._common, "--follow", "--no-tail", *position]
@@ -200,8 +207,7 @@ class JournalctlFollower:
                 start_new_session=True,
             )
         except OSError as e:
-            self._schedule_restart(f"cannot run {args[0]}: {e.strerror or e}")
-            return
+            return f"cannot run {args[0]}: {e.strerror or e}"
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
@@ -211,6 +217,7 @@ class JournalctlFollower:
         self._restart_at = None
         self._buf.clear()
         self._skipping = False
+        return None
 
     def _schedule_restart(self, why: str) -> None:
         delay = self._backoff
@@ -228,8 +235,9 @@ class JournalctlFollower:
             proc.stdout.close()
         if time.monotonic() - self._started_at >= HEALTHY_S:
             self._backoff = self._first_backoff
-        # A line cut off by the death is incomplete; --after-cursor brings it again.
-        self._buf.clear()
+        # A line cut off by the death is incomplete; --after-cursor brings it again. The
+        # whole lines before it are handed out before the restart.
+        del self._buf[self._buf.rfind(b"\n") + 1 :]
         self._skipping = False
         self.restarts += 1
         self._schedule_restart(f"journalctl exited ({_status(code)}): {self._stderr_tail()}")
@@ -256,15 +264,18 @@ class JournalctlFollower:
             if proc is None:
                 assert self._restart_at is not None
                 if now >= self._restart_at:
-                    self._spawn()
+                    failed = self._spawn()
+                    if failed:
+                        self._schedule_restart(failed)
                 else:
                     # Only while journalctl is down and waiting out its backoff.
                     time.sleep(min(deadline, self._restart_at) - now)
                 continue
             assert proc.stdout is not None
             fd = proc.stdout.fileno()
-            ready, _, _ = select.select([fd], [], [], deadline - now)
-            if ready:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if poller.poll(max(0, math.ceil((deadline - now) * 1000))):
                 self._read(fd)
 
     def _read(self, fd: int) -> None:
