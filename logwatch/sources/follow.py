@@ -125,7 +125,7 @@ class JournalFollower:
             # Imported here: without the binding, --journalctl still works.
             from systemd import journal
 
-            from logwatch.sources.journal import _decode_all
+            from logwatch.sources.journal import entry_fields
         except ImportError:
             raise InputError(
                 "the systemd Python binding is missing (pip install systemd-python), "
@@ -135,7 +135,7 @@ class JournalFollower:
         _raise_open_files_limit()
         self._open_reader: Callable[[str], Any] = lambda path: journal.Reader(files=[path])
         # The captured-journal reader's own decoding, so live and captured entries agree.
-        self._decode: Callable[[dict[str, Any]], tuple[dict[str, str], Any]] = _decode_all
+        self._decode: Callable[[dict[str, Any]], tuple[dict[str, str], Any]] = entry_fields
         self._fixed: frozenset[Path] | None = None
         if files:
             self._fixed = frozenset(Path(f).absolute() for f in files)

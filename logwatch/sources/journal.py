@@ -17,8 +17,6 @@ from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.stream import STREAM_ERRORS
 
 _NO_MULTI: dict[str, tuple[str, ...]] = {}
-# A stdout line carries no fields of its own beyond these, so for the commonest entry
-# the fields are looked up instead of scanning all twenty-odd.
 _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
 
 
@@ -73,7 +71,25 @@ def open_journal(
     return itertools.chain(skipped, _entries(reader, origin))
 
 
-def _decode_all(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+def entry_fields(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """(fields, multi) of an Entry, from one entry's `Reader._get_all()` (values bytes, or
+    a list of bytes for a field the entry holds several times). Shared by the captured
+    and the live journal readers so both make the same entries."""
+    if raw.get("_TRANSPORT") == b"stdout":
+        # A stdout line carries no fields of its own beyond these: look them up instead
+        # of scanning all twenty-odd.
+        fields: dict[str, str] = {}
+        for key in _STDOUT_FIELDS:
+            value = raw.get(key)
+            if value.__class__ is bytes:
+                fields[key] = value.decode("utf-8", "replace")
+            elif value is not None:
+                return _all_fields(raw)
+        return fields, _NO_MULTI
+    return _all_fields(raw)
+
+
+def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     fields: dict[str, str] = {}
     multi: dict[str, tuple[str, ...]] | None = None
     for key, value in raw.items():
@@ -98,20 +114,7 @@ def _entries(reader: Any, origin: str) -> Iterator[Entry | Unreadable]:
     try:
         while nxt():
             try:
-                raw = get_all()
-                if raw.get("_TRANSPORT") == b"stdout":
-                    fields = {}
-                    for key in _STDOUT_FIELDS:
-                        value = raw.get(key)
-                        if value.__class__ is bytes:
-                            fields[key] = value.decode("utf-8", "replace")
-                        elif value is not None:
-                            fields, multi = _decode_all(raw)
-                            break
-                    else:
-                        multi = _NO_MULTI
-                else:
-                    fields, multi = _decode_all(raw)
+                fields, multi = entry_fields(get_all())
                 yield Entry(realtime(), True, fields, get_cursor(), origin, multi)
             except OSError as exc:
                 # A torn write or damaged object: counted, and the next entry is read.
