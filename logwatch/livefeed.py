@@ -26,7 +26,7 @@ from typing import IO
 
 from logwatch.errors import InputError
 from logwatch.simulate import LogLine, entry_count, to_export
-from logwatch.times import US
+from logwatch.times import US, wall_clock_us
 
 _CANDIDATES = (
     "/lib/systemd/systemd-journal-remote",
@@ -242,18 +242,13 @@ def timeline(
         seq += entry_count(line, style)
 
 
-def wall_us() -> int:
-    """The wall clock in µs since the epoch."""
-    return time.time_ns() // 1000
-
-
 def play(
     write: Callable[[bytes], object],
     items: Iterable[tuple[int, bytes]],
     *,
     speed: float = 1.0,
     stop: threading.Event | None = None,
-    clock: Callable[[], int] = wall_us,
+    clock: Callable[[], int] = wall_clock_us,
 ) -> int:
     """Write each `(time_us, export)` when its time comes, keeping the gaps between items
     (divided by `speed`), each stamped with the wall clock at the moment it is written.

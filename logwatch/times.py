@@ -23,6 +23,12 @@ _UNITS = {
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(us|µs|ms|sec|s|min|m|h|d)")
 
 
+def wall_clock_us() -> int:
+    """The wall clock, µs since the epoch: the one place logwatch reads it (follow's
+    clock, relative --since, the live demo), never inside the engine."""
+    return time.time_ns() // 1000
+
+
 def parse_duration(text: str) -> float:
     """Seconds in `500ms`, `2s`, `1m`, `1min`, `1h30m` or a bare number of seconds."""
     s = text.strip()

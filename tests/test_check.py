@@ -7,8 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from logwatch.livefeed import LiveJournal, restamp, timeline, wall_us
+from logwatch.livefeed import LiveJournal, restamp, timeline
 from logwatch.simulate import Scenario
+from logwatch.times import wall_clock_us
 
 
 def check(directory: Path, *instances: str) -> subprocess.CompletedProcess[str]:
@@ -23,9 +24,9 @@ def check(directory: Path, *instances: str) -> subprocess.CompletedProcess[str]:
 
 def test_ok_then_critical_then_unknown(tmp_path: Path) -> None:
     with LiveJournal(tmp_path / "j") as journal:
-        s = Scenario("acme-mainnet", wall_us(), period_s=1.0, servers=3, clients=3)
+        s = Scenario("acme-mainnet", wall_clock_us(), period_s=1.0, servers=3, clients=3)
         for _, export in timeline(s.start().rounds(3).lines(), "full"):
-            journal.write(restamp(export, wall_us()))
+            journal.write(restamp(export, wall_clock_us()))
         fresh = check(journal.directory, "acme-mainnet")
         assert fresh.returncode == 0, fresh.stdout + fresh.stderr
         assert fresh.stdout.startswith("OK acme-mainnet: last round 3")

@@ -20,11 +20,12 @@ from logwatch.cursor import (
     state_key,
 )
 from logwatch.errors import InputError
-from logwatch.livefeed import LiveJournal, restamp, wall_us
+from logwatch.livefeed import LiveJournal, restamp
 from logwatch.records import Entry, Unreadable
 from logwatch.simulate import LogLine, to_export
 from logwatch.sources.follow import JournalFollower, LiveSource
 from logwatch.sources.follow_journalctl import JournalctlFollower
+from logwatch.times import wall_clock_us
 from logwatch.units import UnitTemplate
 
 UNITS = UnitTemplate().glob_for("acme-mainnet")
@@ -286,7 +287,7 @@ def test_resume_reads_exactly_the_new_entries(
 def test_resume_is_exact_for_every_hosts_file(tmp_path: Path) -> None:
     """Two hosts' files: the saved cursor names a place in each, so an entry that reaches
     one host's file later, stamped before the other host's newest, is still read."""
-    now = wall_us()
+    now = wall_clock_us()
     store = CursorStore(tmp_path / "state", "acme")
     journal_dir = tmp_path / "journal"
     with (
@@ -313,7 +314,7 @@ def test_resume_is_exact_for_every_hosts_file(tmp_path: Path) -> None:
 def test_a_vacuumed_cursor_falls_back_to_the_lookback_and_says_so(
     tmp_path: Path, make: Callable[..., LiveSource]
 ) -> None:
-    now = wall_us()
+    now = wall_clock_us()
     with LiveJournal(tmp_path, "old.journal") as old:
         old.write(restamp(_export(0), now - 30_000_000))
     first = make(UNITS, directory=tmp_path)
@@ -336,7 +337,7 @@ def test_a_vacuumed_cursor_falls_back_to_the_lookback_and_says_so(
 
 
 def test_a_malformed_cursor_falls_back_too(tmp_path: Path, make: Callable[..., LiveSource]) -> None:
-    now = wall_us()
+    now = wall_clock_us()
     with LiveJournal(tmp_path) as live:
         live.write(restamp(_export(0), now - 10_000_000))
     source = make(UNITS, directory=tmp_path)

@@ -15,9 +15,9 @@ from typing import IO, Any
 
 import pytest
 
-from logwatch.livefeed import LiveJournal, restamp, timeline, wall_us
+from logwatch.livefeed import LiveJournal, restamp, timeline
 from logwatch.simulate import Scenario
-from logwatch.times import US, iso_to_us
+from logwatch.times import US, iso_to_us, wall_clock_us
 
 INSTANCE = "acme-mainnet"
 P, D = 1.0, 1.0  # W = 3P + D = 4 s
@@ -78,13 +78,15 @@ def journal(tmp_path: Path) -> Iterator[LiveJournal]:
 
 
 def scenario_items(rounds: int, first_round: int = 1) -> list[tuple[int, bytes]]:
-    s = Scenario(INSTANCE, wall_us(), period_s=P, servers=3, clients=3, first_round=first_round)
+    s = Scenario(
+        INSTANCE, wall_clock_us(), period_s=P, servers=3, clients=3, first_round=first_round
+    )
     return list(timeline(s.start().rounds(rounds).lines(), "full"))
 
 
 def write_rounds(journal: LiveJournal, items: list[tuple[int, bytes]]) -> None:
     for _, export in items:
-        journal.write(restamp(export, wall_us()))
+        journal.write(restamp(export, wall_clock_us()))
 
 
 def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJournal) -> None:
@@ -95,7 +97,7 @@ def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJourn
         delays = []
         for _, export in items:
             written = time.monotonic()
-            journal.write(restamp(export, wall_us()))
+            journal.write(restamp(export, wall_clock_us()))
             if b"round finalized" in export:
                 obj, seen = wait_for(proc.stdout, lambda o: o["type"] == "round", 5)  # type: ignore[arg-type]
                 delays.append(seen - written)
@@ -112,7 +114,7 @@ def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJourn
         )
         assert alert["state"] == "firing"
         assert iso_to_us(alert["at"]) == last_round_at + W_US
-        lateness = wall_us() - (last_round_at + W_US)
+        lateness = wall_clock_us() - (last_round_at + W_US)
         assert lateness < 1 * US, f"stall reported {lateness / US:.2f}s after its deadline"
         # Recovery resolves it.
         write_rounds(journal, scenario_items(1, first_round=4)[-3:])

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from logwatch.errors import InputError
-from logwatch.livefeed import LiveJournal, restamp, wall_us
+from logwatch.livefeed import LiveJournal, restamp
 from logwatch.records import Entry, Unreadable
 from logwatch.simulate import LogLine, to_export
 from logwatch.sources.follow import JournalFollower, LiveSource, StartPoint
 from logwatch.sources.follow_journalctl import JournalctlFollower
+from logwatch.times import wall_clock_us
 from logwatch.units import UnitTemplate
 
 pytest.importorskip("systemd.journal")
@@ -163,7 +164,7 @@ def test_idle_wait_returns_at_the_timeout_without_spinning(
 
 
 def test_default_start_is_a_lookback_before_now(tmp_path: Path, make: Factory) -> None:
-    now = wall_us()
+    now = wall_clock_us()
     with LiveJournal(tmp_path) as live:
         live.write(restamp(_export(0), now - 300_000_000))  # 5 min ago: before the start
         live.write(restamp(_export(1), now - 30_000_000))
@@ -233,7 +234,7 @@ def test_a_late_entry_in_another_hosts_file_is_not_lost(tmp_path: Path) -> None:
     """Hosts upload with their own delays: an entry reaching one host's file after a
     later-stamped entry of another host was read still comes (a merged sd-journal
     stream, and so `journalctl --follow`, skips it: systemd issue #359)."""
-    now = wall_us()
+    now = wall_clock_us()
     with (
         LiveJournal(tmp_path, "remote-srv1.journal") as srv1,
         LiveJournal(tmp_path, "remote-srv2.journal") as srv2,

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from logwatch.errors import InputError
-from logwatch.livefeed import LiveJournal, play, restamp, timeline, wall_us
+from logwatch.livefeed import LiveJournal, play, restamp, timeline
 from logwatch.simulate import LogLine, export_field, healthy, to_export
-from logwatch.times import US
+from logwatch.times import US, wall_clock_us
 
 journal = pytest.importorskip("systemd.journal")
 
@@ -187,14 +187,14 @@ def test_restamp_does_not_touch_binary_values() -> None:
 def test_play_keeps_the_gaps_and_stamps_the_wall_clock(tmp_path: Path) -> None:
     items = [(BASE_US + i * 200_000, _export(i)) for i in range(5)]  # 0.8 s of log
     with LiveJournal(tmp_path) as live:
-        t0, w0 = time.monotonic(), wall_us()
+        t0, w0 = time.monotonic(), wall_clock_us()
         assert play(live.write, items, speed=4.0) == 5
         took = time.monotonic() - t0
     assert 0.18 <= took < 0.6
     got = _read_all(tmp_path)
     stamps = [int(e["__REALTIME"]) for e in got]  # type: ignore[call-overload]
     assert [e["F_ROUND"] for e in got] == [str(i).encode() for i in range(5)]
-    assert all(w0 <= s <= wall_us() for s in stamps)
+    assert all(w0 <= s <= wall_clock_us() for s in stamps)
     gaps = [(b - a) / US for a, b in itertools.pairwise(stamps)]
     assert all(0.03 <= g <= 0.15 for g in gaps), gaps
 

@@ -13,12 +13,11 @@ from logwatch.commands.follow import (
     open_live,
     rule_settings,
     units_for,
-    wall_us,
 )
 from logwatch.engine import Engine, InstanceView
 from logwatch.escape import escape_text
 from logwatch.sinks.jsonlines import dumps
-from logwatch.times import US, format_time, parse_time
+from logwatch.times import US, format_time, parse_time, wall_clock_us
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATUS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -56,7 +55,7 @@ def run_check(
     names = sorted(reading.selection.instances or ())
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     engine = Engine(settings)
-    now = wall_us()
+    now = wall_clock_us()
     since_us = parse_time(since, now)
     live = open_live(source, units_for(names, reading.config.unit_template), None)
     follow = Follow(live, reading, engine, _Discard(), names, want_rounds=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from logwatch.decode import Decoder, DecodeSettings
 from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet, load_patterns, pattern_dirs
 from logwatch.pipeline import Selection
-from logwatch.times import US, parse_time
+from logwatch.times import US, parse_time, wall_clock_us
 from logwatch.units import normalize_instance
 
 
@@ -48,7 +47,7 @@ def build_reading(
             instance=names[0] if len(names) == 1 else None,
         )
     )
-    now = now_us if now_us is not None else time.time_ns() // 1000
+    now = now_us if now_us is not None else wall_clock_us()
     selection = Selection(
         instances=frozenset(names) if names else None,
         since_us=parse_time(since, now) if since else None,

@@ -9,8 +9,9 @@ import threading
 from pathlib import Path
 
 from logwatch.commands.follow import SourceOptions, run_follow
-from logwatch.livefeed import LiveJournal, play, timeline, wall_us
+from logwatch.livefeed import LiveJournal, play, timeline
 from logwatch.simulate import LogLine, Scenario, merge
+from logwatch.times import wall_clock_us
 
 PERIOD_S = 1.0
 LINGER_S = 3.0
@@ -34,7 +35,7 @@ def run_demo(*, output: str | None, speed: float) -> int:
     done = threading.Event()
     try:
         with LiveJournal(directory) as journal:
-            lines = demo_lines(wall_us())
+            lines = demo_lines(wall_clock_us())
             items = list(timeline(lines, "full-ansi"))
 
             def feed() -> None:

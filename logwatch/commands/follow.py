@@ -22,7 +22,7 @@ from logwatch.pipeline import Step, Tally, read_steps
 from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource, StartPoint
-from logwatch.times import parse_time
+from logwatch.times import parse_time, wall_clock_us
 from logwatch.units import UnitTemplate, normalize_instance
 
 if TYPE_CHECKING:
@@ -171,10 +171,6 @@ def warmup_seconds(settings: RuleSettings) -> float:
     return max(WARMUP_WINDOWS * (3 * period + deadline), 10.0)
 
 
-def wall_us() -> int:
-    return time.time_ns() // 1000
-
-
 @dataclass(slots=True)
 class Follow:
     """One running follow: source → decode → match → engine → sink, with the clock."""
@@ -319,7 +315,7 @@ def run_follow(
     stop = Stop()
     stop.install()
     try:
-        now = wall_us()
+        now = wall_clock_us()
         cursor = store.load() if store is not None else None
         start = live.start(
             cursor=cursor,
@@ -355,7 +351,7 @@ def run_follow(
             for notice in live.take_notices():
                 notes.append(notice)
                 _note(notice, resolved_output)
-            follow.tick(wall_us())
+            follow.tick(wall_clock_us())
             if store is not None and time.monotonic() - last_save >= CURSOR_SAVE_S:
                 if live.cursor:
                     store.save(live.cursor)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Protocol
 
 from logwatch.errors import InputError
 from logwatch.records import UNIT, Entry, Unreadable
+from logwatch.times import wall_clock_us
 
 DEFAULT_LOOKBACK_S = 60.0
 """Where a follow without cursor or --since starts: this far before now."""
@@ -169,9 +169,7 @@ def seqnum_id(path: Path) -> str | None:
 
 def lookback_start(lookback_s: float, now_us: int | None) -> int:
     """µs of the start `lookback_s` before `now_us` (the wall clock when None)."""
-    return (now_us if now_us is not None else time.time_ns() // 1000) - round(
-        lookback_s * 1_000_000
-    )
+    return (now_us if now_us is not None else wall_clock_us()) - round(lookback_s * 1_000_000)
 
 
 def lost_note(lookback_s: float, why: str) -> str:
