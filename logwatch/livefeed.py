@@ -21,9 +21,9 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
+from logwatch.closing import ClosedOnExit
 from logwatch.errors import InputError
 from logwatch.simulate import LogLine, entry_count, to_export
 from logwatch.times import US, wall_clock_us
@@ -52,7 +52,7 @@ def journal_remote_binary() -> str:
     return found
 
 
-class LiveJournal:
+class LiveJournal(ClosedOnExit):
     """A journal file `directory/name` that systemd-journal-remote appends to while
     `write()` hands it export entries.
 
@@ -159,17 +159,6 @@ class LiveJournal:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace").strip()
         return " | ".join(text[-_STDERR_TAIL:].splitlines()) or "no message"
-
-    def __enter__(self) -> LiveJournal:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _reap(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> int:

@@ -26,9 +26,9 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from logwatch.closing import ClosedOnExit
 from logwatch.cursor import join_cursors, parse_cursor, split_cursors
 from logwatch.errors import InputError
 from logwatch.records import Entry, Unreadable
@@ -98,7 +98,7 @@ class _Tail:
             self.seek_time(self.anchor)
 
 
-class JournalFollower:
+class JournalFollower(ClosedOnExit):
     """Follows the journal through sd-journal (`systemd.journal.Reader`, low-level calls).
 
     units: the units to follow (`zipnet-server@acme-mainnet.service`, ...); the journal
@@ -416,17 +416,6 @@ class JournalFollower:
         self._tails.clear()
         self._by_path.clear()
         self._watch.close()
-
-    def __enter__(self) -> JournalFollower:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _raise_open_files_limit() -> None:

@@ -27,9 +27,9 @@ import tempfile
 import time
 import weakref
 from collections.abc import Sequence
-from types import TracebackType
 from typing import IO
 
+from logwatch.closing import ClosedOnExit
 from logwatch.cursor import parse_cursor, split_cursors
 from logwatch.errors import InputError
 from logwatch.records import Entry, Unreadable
@@ -54,7 +54,7 @@ _STDERR_TAIL = 300
 _UNIT_FIELD = re.compile(rb'"_SYSTEMD_UNIT":("(?:[^"\\]|\\.)*")')
 
 
-class JournalctlFollower:
+class JournalctlFollower(ClosedOnExit):
     """Follows the journal by reading `journalctl --follow --output=json --all`.
 
     units, directory, files: as for JournalFollower. journalctl: the program to run.
@@ -335,17 +335,6 @@ class JournalctlFollower:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
-
-    def __enter__(self) -> JournalctlFollower:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _since(at_us: int) -> str:
