@@ -6,12 +6,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from logwatch.commands.common import build_reading
+from logwatch.commands.common import build_reading, rule_settings
 from logwatch.commands.follow import (
     Follow,
     SourceOptions,
     open_live,
-    rule_settings,
     units_for,
 )
 from logwatch.engine import Engine, InstanceView

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from logwatch.config import Config, load_config
+from logwatch.config import Config, load_config, resolve_duration
 from logwatch.decode import Decoder, DecodeSettings
+from logwatch.engine import RuleSettings
 from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet, load_patterns, pattern_dirs
 from logwatch.pipeline import Selection
-from logwatch.times import US, parse_time, wall_clock_us
+from logwatch.times import parse_time, wall_clock_us
 from logwatch.units import normalize_instance
 
 
@@ -56,6 +57,16 @@ def build_reading(
     return Reading(config, patterns, decoder, Matcher(patterns), selection)
 
 
-def seconds(us: int) -> float:
-    """µs as seconds, for JSON values."""
-    return us / US
+def rule_settings(
+    reading: Reading, round_period: str | None, round_deadline: str | None, expect: int | None
+) -> RuleSettings:
+    """The rule numbers from flags, environment and config file."""
+    return RuleSettings(
+        round_period_s=resolve_duration(
+            round_period, "ZIPNET_ROUND_PERIOD", reading.config.round_period_s
+        ),
+        round_deadline_s=resolve_duration(
+            round_deadline, "ZIPNET_ROUND_DEADLINE", reading.config.round_deadline_s
+        ),
+        expect_clients=expect,
+    )

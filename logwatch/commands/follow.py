@@ -13,8 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from logwatch.commands.common import Reading, build_reading
-from logwatch.config import resolve_duration
+from logwatch.commands.common import Reading, build_reading, rule_settings
 from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
 from logwatch.engine.outputs import Output
 from logwatch.errors import LogwatchError, UsageError
@@ -22,7 +21,7 @@ from logwatch.pipeline import Step, Tally, read_steps
 from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource, StartPoint
-from logwatch.times import parse_time, wall_clock_us
+from logwatch.times import US, parse_time, wall_clock_us
 from logwatch.units import UnitTemplate, normalize_instance
 
 if TYPE_CHECKING:
@@ -147,28 +146,12 @@ def open_live(options: SourceOptions, units: Sequence[str], fmt: str | None) -> 
     return JournalFollower(units, directory=directory, files=files)
 
 
-def rule_settings(
-    reading: Reading, round_period: str | None, round_deadline: str | None, expect: int | None
-) -> RuleSettings:
-    """The rule numbers from flags, environment and config file."""
-    return RuleSettings(
-        round_period_s=resolve_duration(
-            round_period, "ZIPNET_ROUND_PERIOD", reading.config.round_period_s
-        ),
-        round_deadline_s=resolve_duration(
-            round_deadline, "ZIPNET_ROUND_DEADLINE", reading.config.round_deadline_s
-        ),
-        expect_clients=expect,
-    )
-
-
 def warmup_seconds(settings: RuleSettings) -> float:
     """How far back to read at start-up: a few W when P is known."""
-    if settings.round_period_s is None:
+    period_us = settings.period_us
+    if period_us is None:
         return DEFAULT_LOOKBACK_S
-    period: float = settings.round_period_s
-    deadline: float = settings.round_deadline_s or period
-    return max(WARMUP_WINDOWS * (3 * period + deadline), 10.0)
+    return max(WARMUP_WINDOWS * settings.window_us(period_us) / US, 10.0)
 
 
 @dataclass(slots=True)

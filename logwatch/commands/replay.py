@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logwatch.commands.common import build_reading
-from logwatch.config import resolve_duration
+from logwatch.commands.common import build_reading, rule_settings
 from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RoundObservation, RuleSettings
 from logwatch.engine.outputs import Output
@@ -46,14 +45,7 @@ def run_replay(
         since=since,
         until=until,
     )
-    config = reading.config
-    settings = RuleSettings(
-        round_period_s=resolve_duration(round_period, "ZIPNET_ROUND_PERIOD", config.round_period_s),
-        round_deadline_s=resolve_duration(
-            round_deadline, "ZIPNET_ROUND_DEADLINE", config.round_deadline_s
-        ),
-        expect_clients=expect_clients,
-    )
+    settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     engine = Engine(settings)
     sink: Sink | None = None
     if not report:
