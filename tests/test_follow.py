@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from conftest import Captures
 
 from logwatch.livefeed import LiveJournal, restamp, timeline
 from logwatch.simulate import Scenario
-from logwatch.times import US, iso_to_us, wall_clock_us
+from logwatch.times import US, format_time, iso_to_us, wall_clock_us
 
 INSTANCE = "acme-mainnet"
 P, D = 1.0, 1.0  # W = 3P + D = 4 s
@@ -158,3 +159,30 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     seen += [json.loads(x)["round"] for x in out.splitlines() if '"type":"round"' in x]
     # ...are reported by the restarted follow: every round once, none twice.
     assert sorted(seen) == list(range(1, 9)), seen
+
+
+def test_follow_reads_entries_piped_in_and_ends_with_the_pipe(captures: Captures) -> None:
+    # `follow -` (`journalctl -f -o json | logwatch follow -`): entries stamped from now
+    # on arrive on stdin; the stall among them is reported at its event time, and the
+    # follow ends (exit 0, summary) when the pipe closes.
+    start = wall_clock_us() + 2 * US
+    s = Scenario(INSTANCE, start, period_s=P, servers=3, clients=3).start().rounds(5).silence(10)
+    lines = s.rounds(2).lines()
+    capture = captures.make(lines, "full", "json")
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "logwatch", "follow", "-", "--instance", INSTANCE,
+            "--output", "json", "--round-period", f"{P}s", "--round-deadline", f"{D}s",
+        ],
+        stdin=capture.open("rb"), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    objs = [json.loads(x) for x in done.stdout.splitlines()]
+    last_before = max(
+        x.time_us for x in lines if x.message == "round finalized" and x.time_us < start + 8 * US
+    )
+    stall = [(o["state"], o["at"]) for o in objs if o.get("alert") == "round_stall"]
+    assert stall[0] == ("firing", format_time(last_before + W_US))
+    assert stall[1][0] == "resolved"
+    assert objs[-1]["type"] == "summary"
+    assert objs[-1]["instances"][INSTANCE]["rounds"] == 7

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import queue
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -20,7 +19,8 @@ from logwatch.errors import LogwatchError, UsageError
 from logwatch.pipeline import Step, Tally, read_steps
 from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
-from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource, StartPoint
+from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
+from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US, parse_time, wall_clock_us
 from logwatch.units import UnitTemplate, normalize_instance
 
@@ -68,61 +68,6 @@ class Stop:
     def restore(self) -> None:
         for sig, handler in self.handlers.items():
             signal.signal(sig, handler)
-
-
-class StdinFollower:
-    """Entries piped in (`follow -`, JSON or text), read on a thread so the clock still
-    moves while the pipe is quiet."""
-
-    def __init__(self, fmt: str | None) -> None:
-        from logwatch.sources import open_inputs
-
-        self._items: queue.Queue[Entry | Unreadable | None] = queue.Queue(maxsize=10000)
-        self._done = False
-        items = open_inputs(["-"], fmt)
-        self._thread = threading.Thread(target=self._pump, args=(items,), daemon=True)
-
-    def _pump(self, items: Iterator[Entry | Unreadable]) -> None:
-        for item in items:
-            self._items.put(item)
-        self._items.put(None)
-
-    def start(self, **_: Any) -> StartPoint:
-        self._thread.start()
-        return StartPoint("stdin")
-
-    def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
-        out: list[Entry | Unreadable] = []
-        if self._done:
-            time.sleep(timeout_s)
-            return out
-        try:
-            item = self._items.get(timeout=timeout_s)
-            while True:
-                if item is None:
-                    self._done = True
-                    break
-                out.append(item)
-                if len(out) >= 5000:
-                    break
-                item = self._items.get_nowait()
-        except queue.Empty:
-            pass
-        return out
-
-    @property
-    def finished(self) -> bool:
-        return self._done
-
-    @property
-    def cursor(self) -> str | None:
-        return None
-
-    def take_notices(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        return None
 
 
 def units_for(instances: Sequence[str], template: str) -> list[str]:

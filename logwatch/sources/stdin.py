@@ -1,0 +1,72 @@
+"""Following entries piped in (`logwatch follow -`): JSON or text lines on stdin."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from logwatch.records import Entry, Unreadable
+from logwatch.sources.live import StartPoint
+
+MAX_BATCH = 5000
+BACKLOG = 10000
+"""Entries read ahead of the pipeline at most; past it the reader waits (back-pressure)."""
+
+
+class StdinFollower:
+    """Entries piped in (`follow -`, JSON or text), read on a thread so the clock still
+    moves while the pipe is quiet."""
+
+    def __init__(self, fmt: str | None) -> None:
+        from logwatch.sources import open_inputs
+
+        self._items: queue.Queue[Entry | Unreadable | None] = queue.Queue(maxsize=BACKLOG)
+        self._done = False
+        items = open_inputs(["-"], fmt)
+        self._thread = threading.Thread(target=self._pump, args=(items,), daemon=True)
+
+    def _pump(self, items: Iterator[Entry | Unreadable]) -> None:
+        for item in items:
+            self._items.put(item)
+        self._items.put(None)
+
+    def start(self, **_: Any) -> StartPoint:
+        self._thread.start()
+        return StartPoint("stdin")
+
+    def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
+        out: list[Entry | Unreadable] = []
+        if self._done:
+            time.sleep(timeout_s)
+            return out
+        try:
+            item = self._items.get(timeout=timeout_s)
+            while True:
+                if item is None:
+                    self._done = True
+                    break
+                out.append(item)
+                if len(out) >= MAX_BATCH:
+                    break
+                item = self._items.get_nowait()
+        except queue.Empty:
+            pass
+        return out
+
+    @property
+    def finished(self) -> bool:
+        """The pipe has closed and everything in it was handed out."""
+        return self._done
+
+    @property
+    def cursor(self) -> str | None:
+        return None
+
+    def take_notices(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        return None
