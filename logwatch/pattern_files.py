@@ -9,9 +9,9 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import cast
 
-import regex  # type: ignore[import-untyped,unused-ignore]
+import regex
 
 import logwatch
 from logwatch.decode import Decoder, DecodeSettings
@@ -37,22 +37,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEFINE_REF = re.compile(r"%\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class CompiledMatch(Protocol):
-    """The part of a `regex` match object logwatch uses."""
-
-    def groupdict(self) -> dict[str, str | None]: ...
-
-
-class CompiledRegex(Protocol):
-    """The part of a compiled `regex` pattern logwatch uses (typed here: `regex` ships no stubs)."""
-
-    @property
-    def pattern(self) -> str: ...
-
-    @property
-    def groupindex(self) -> Mapping[str, int]: ...
-
-    def fullmatch(self, string: str, *, timeout: float | None = None) -> CompiledMatch | None: ...
+CompiledRegex = regex.Pattern[str]
+"""A compiled message or target regex (the `regex` module: timeouts, `\\p{..}`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +383,7 @@ def _compile(raw: _RawPattern, defines: Mapping[str, str], overrides: tuple[str,
 def _regex(text: str, defines: Mapping[str, str], what: str) -> CompiledRegex:
     expanded = expand_defines(text, defines)
     try:
-        return cast(CompiledRegex, regex.compile(expanded))
+        return regex.compile(expanded)
     except (regex.error, ValueError, OverflowError, RecursionError) as exc:
         raise ValueError(f"bad {what} regex {_shorten(expanded)}: {_one_line(str(exc))}") from None
 

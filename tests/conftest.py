@@ -27,20 +27,10 @@ from pathlib import Path
 import pytest
 
 from logwatch.simulate import LogLine, export_bytes
+from logwatch.sources import FORMATS
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
-JOURNALCTL_FORMATS = (
-    "export",
-    "json",
-    "json-seq",
-    "short-iso",
-    "short-iso-precise",
-    "short-precise",
-    "short",
-    "short-unix",
-    "with-unit",
-    "cat",
-)
+JOURNALCTL_FORMATS = tuple(f for f in FORMATS if f != "journal")
 """journalctl's outputs logwatch reads (the `-o` names are logwatch's format names)."""
 CAPTURE_FORMATS = ("journal", "export-sim", *JOURNALCTL_FORMATS)
 

@@ -658,3 +658,10 @@ def test_simulated_fixtures_are_what_simulate_writes_today() -> None:
                 data = gzip.decompress(data)
             expected = simulate.export_bytes(made.lines_of(fixture.scenario), fixture.style)
             assert data == expected, f"{fixture.name}: run tests/fixtures/make_fixtures.py"
+
+
+def test_the_cli_help_names_every_format() -> None:
+    # cli.py spells the list out so start-up need not import the sources.
+    from logwatch import cli
+
+    assert cli.FORMATS.split() == list(FORMATS)

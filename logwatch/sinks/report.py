@@ -87,8 +87,7 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
     if gap:
         facts.add_row(
             "longest gap",
-            Text(f"{_duration(gap['seconds'])} from {_short_time(gap['at'])}")
-            + (Text(f" after round {gap['after_round']}") if gap.get("after_round") else Text()),
+            Text(f"{_duration(gap['seconds'])} from {_short_time(gap['at'])}"),
         )
     leaders = inst["leaders"]
     # The first leader seen is listed as a change from nobody; it is not a change.
