@@ -16,6 +16,8 @@ from typing import IO, Any
 import pytest
 from conftest import Captures
 
+from logwatch.commands.follow import SourceOptions
+from logwatch.cursor import state_key
 from logwatch.livefeed import LiveJournal, restamp, timeline
 from logwatch.simulate import Scenario
 from logwatch.times import US, format_time, iso_to_us, wall_clock_us
@@ -186,3 +188,18 @@ def test_follow_reads_entries_piped_in_and_ends_with_the_pipe(captures: Captures
     assert stall[1][0] == "resolved"
     assert objs[-1]["type"] == "summary"
     assert objs[-1]["instances"][INSTANCE]["rounds"] == 7
+
+
+def test_cursor_files_are_kept_apart_by_source(tmp_path: Path) -> None:
+    # A cursor saved following one journal must never position a follow of another.
+    a, b = SourceOptions(directory=tmp_path / "a"), SourceOptions(directory=tmp_path / "b")
+    keys = {
+        state_key([INSTANCE], a.key()),
+        state_key([INSTANCE], b.key()),
+        state_key([INSTANCE], SourceOptions(directory=tmp_path / "a", journalctl=True).key()),
+        state_key([INSTANCE], SourceOptions().key()),
+    }
+    assert len(keys) == 4
+    assert state_key([INSTANCE], a.key()) == state_key(
+        [INSTANCE], SourceOptions(directory=tmp_path / "a").key()
+    )

@@ -45,6 +45,16 @@ class SourceOptions:
     journalctl: bool = False
     stdin: bool = False
 
+    def key(self) -> str:
+        """Names the source in the cursor file's key: a cursor of one journal means
+        nothing in another, and the journalctl reader saves cursors of its own shape."""
+        reader = "journalctl" if self.journalctl else "journal"
+        if self.directory is not None:
+            return f"{reader}:directory:{self.directory.absolute()}"
+        if self.files:
+            return f"{reader}:files:" + ",".join(sorted(str(f.absolute()) for f in self.files))
+        return f"{reader}:system"
+
 
 @dataclass(slots=True)
 class Stop:
@@ -235,7 +245,7 @@ def run_follow(
     if state_dir is not None:
         from logwatch.cursor import CursorStore, state_key
 
-        store = CursorStore(state_dir, state_key("follow", sorted(names) or ["all"]))
+        store = CursorStore(state_dir, state_key(names or ["all"], source.key()))
     resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
     sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings)
     notes: list[str] = []
