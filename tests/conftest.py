@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import lzma
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
@@ -69,6 +70,27 @@ def compressed(path: Path, kind: str) -> Path:
     with path.open("rb") as src, opener(target, "wb") as dst:
         shutil.copyfileobj(src, dst)
     return target
+
+
+def as_nobody(action: Callable[[], str]) -> str:
+    """What `action` returns when run in a forked child as user and group nobody: the
+    unprivileged operator, without starting an interpreter that user may not reach."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write_end, action().encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as f:
+            return f.read().decode()
+    finally:
+        os.waitpid(pid, 0)
 
 
 class Captures:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import as_nobody
 
 from logwatch.cursor import (
     CursorStore,
@@ -150,31 +151,12 @@ def test_a_state_dir_that_cannot_be_written_is_an_input_error() -> None:
 
             return run
 
-        assert _as_nobody(attempt(directory)) == (
+        assert as_nobody(attempt(directory)) == (
             f"cannot write to state dir {directory}: permission denied"
         )
-        assert _as_nobody(attempt(directory / "sub")) == (
+        assert as_nobody(attempt(directory / "sub")) == (
             f"cannot create state dir {directory / 'sub'}: permission denied"
         )
-
-
-def _as_nobody(action: Callable[[], str]) -> str:
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            os.write(write_end, action().encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        with os.fdopen(read_end, "rb") as f:
-            return f.read().decode()
-    finally:
-        os.waitpid(pid, 0)
 
 
 def test_a_reader_never_sees_a_torn_cursor(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import as_nobody
 
 from logwatch.errors import InputError
 from logwatch.livefeed import LiveJournal, restamp
@@ -322,26 +323,6 @@ def test_a_missing_journalctl_is_an_input_error(tmp_path: Path) -> None:
         JournalctlFollower(UNITS, directory=tmp_path, journalctl="no-such-journalctl")
 
 
-def _as_nobody(action: Callable[[], str]) -> str:
-    """What `action` returns when run in a child process as user and group nobody."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            os.write(write_end, action().encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        with os.fdopen(read_end, "rb") as f:
-            return f.read().decode()
-    finally:
-        os.waitpid(pid, 0)
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
 def test_no_permission_says_what_to_do() -> None:
     # tmp_path's parents are private to root; this directory must be reachable by nobody.
@@ -359,7 +340,7 @@ def test_no_permission_says_what_to_do() -> None:
                 return str(e)
             return "no error"
 
-        assert _as_nobody(attempt) == (
+        assert as_nobody(attempt) == (
             f"{directory}: permission denied: "
             "run as root or add your user to the systemd-journal group"
         )
@@ -431,7 +412,7 @@ def test_an_unreadable_local_journal_says_what_to_do(local_journal: Path) -> Non
             return str(e)
         return "no error"
 
-    assert _as_nobody(attempt) == (
+    assert as_nobody(attempt) == (
         "no permission to read the system journal: "
         "run as root or add your user to the systemd-journal group"
     )
