@@ -21,7 +21,8 @@ from rich.text import Text
 from logwatch.engine import Engine, InstanceView, Output, RuleSettings
 from logwatch.events import Event, FieldValue
 from logwatch.sinks import Sink
-from logwatch.sinks.dashboard import Dashboard, Frame, render
+from logwatch.sinks.dashboard import Dashboard
+from logwatch.sinks.dashboard_view import Frame, render
 from logwatch.times import US
 
 T0 = 1_795_600_800 * US  # 2026-11-25T10:00:00Z
