@@ -11,7 +11,7 @@ import regex  # type: ignore[import-untyped,unused-ignore]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logwatch.match import Matcher, PatternCounts, required_literal
+from logwatch.match import Matcher, PatternCounts
 from logwatch.pattern_files import (
     CompiledRegex,
     Pattern,
@@ -19,6 +19,7 @@ from logwatch.pattern_files import (
     default_patterns_dir,
     load_patterns,
 )
+from logwatch.prefilter import required_literal
 from logwatch.records import Record
 
 
