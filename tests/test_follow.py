@@ -203,3 +203,65 @@ def test_cursor_files_are_kept_apart_by_source(tmp_path: Path) -> None:
     assert state_key([INSTANCE], a.key()) == state_key(
         [INSTANCE], SourceOptions(directory=tmp_path / "a").key()
     )
+
+
+def test_exec_runs_for_a_live_alert_with_its_json_and_environment(
+    journal: LiveJournal, tmp_path: Path
+) -> None:
+    record = tmp_path / "calls"
+    script = tmp_path / "page.py"
+    script.write_text(
+        "import json, os, sys\n"
+        f"with open({str(record)!r}, 'a') as f:\n"
+        "    alert = json.loads(sys.stdin.read())\n"
+        "    f.write(json.dumps([alert['alert'], alert['state'], os.environ['LOGWATCH_ALERT'],\n"
+        "                        os.environ['LOGWATCH_STATE'], os.environ['LOGWATCH_INSTANCE'],\n"
+        "                        os.environ['LOGWATCH_SEVERITY'], sys.argv[1]]) + '\\n')\n"
+    )
+    # Split like a shell would, run without one: the `;` part is one argument.
+    proc = start_follow(journal.directory, "--exec", f"{sys.executable} {script} 'x; touch y'")
+    try:
+        time.sleep(1.0)
+        write_rounds(journal, scenario_items(2))
+        wait_for(
+            proc.stdout,  # type: ignore[arg-type]
+            lambda o: o["type"] == "alert" and o["alert"] == "round_stall",
+            W_US / US + 5,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not record.exists():
+            time.sleep(0.05)
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+    calls = [json.loads(x) for x in record.read_text().splitlines()]
+    assert [
+        "round_stall", "firing", "round_stall", "firing", INSTANCE, "critical", "x; touch y"
+    ] in calls  # fmt: skip
+    assert not (tmp_path / "y").exists()
+
+
+def test_sighup_reloads_patterns_and_keeps_the_old_ones_when_broken(
+    journal: LiveJournal, tmp_path: Path
+) -> None:
+    patterns = tmp_path / "patterns"
+    patterns.mkdir()
+    proc = start_follow(journal.directory, "--patterns", str(patterns))
+    try:
+        time.sleep(1.0)
+        (patterns / "mine.toml").write_text("[patterns.broken\n")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        (patterns / "mine.toml").write_text("")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        # Still following after both reloads: rounds come through.
+        write_rounds(journal, scenario_items(1))
+        wait_for(proc.stdout, lambda o: o["type"] == "round", 5)  # type: ignore[arg-type]
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert any("reload failed, keeping the old patterns" in x and "mine.toml" in x for x in lines)
+    assert lines.count("logwatch: patterns and config reloaded") == 1
+    assert "Traceback" not in err
