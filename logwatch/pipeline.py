@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from logwatch.events import Event
-from logwatch.records import Entry, Record, Unreadable
+from logwatch.records import Entry, Passing, Record, Unreadable
 
 Decode = Callable[[Entry], Record | Unreadable]
 Match = Callable[[Record], Event | None]
@@ -63,39 +63,76 @@ class Selection:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One record and the event a pattern made of it, if any. `outside`: a record of an
-    instance not selected, passed on only because its time moves the one clock."""
+    """One selected record and the event a pattern made of it, if any."""
 
     record: Record
     event: Event | None
-    outside: bool = False
+
+
+Tick = int
+"""The clock reached this time (µs) through entries that are not looked at (other
+writers, instances not selected): the engine observes it as time passing."""
 
 
 def read_steps(
-    items: Iterable[Entry | Unreadable],
+    items: Iterable[Entry | Unreadable | Passing],
     decode: Decode,
     match: Match,
     selection: Selection,
     tally: Tally,
-) -> Iterator[Step | Unreadable]:
+) -> Iterator[Step | Unreadable | Tick]:
     """Decode and match every item, counting into `tally`; yields the selected records
-    (matched or not) and what could not be read, in input order."""
+    (matched or not) and what could not be read, in input order, each led by a Tick
+    when entries passed over in between moved the time on.
+
+    The entries passed over become one Tick, the latest time among them: the engine's
+    timers fire at their own deadlines whether the clock gets there in one step or many.
+    """
+    since, until = selection.since_us, selection.until_us
+    everyone = selection.instances is None
+    tick: int | None = None
     for item in items:
         tally.entries += 1
+        if item.__class__ is int:
+            t = item
+            if (since is not None and t < since) or (until is not None and t > until):
+                tally.outside += 1
+                continue
+            if everyone:
+                # Counted as a record of no instance would be: read, matched by nothing.
+                tally.unmatched += 1
+                if tally.first_us is None or t < tally.first_us:
+                    tally.first_us = t
+                if tally.last_us is None or t > tally.last_us:
+                    tally.last_us = t
+            else:
+                tally.outside += 1
+            if tick is None or t > tick:
+                tick = t
+            continue
         if isinstance(item, Unreadable):
             tally.unreadable[item.reason] += 1
+            if tick is not None:
+                yield tick
+                tick = None
             yield item
             continue
-        record = decode(item)
+        record = decode(cast(Entry, item))
         if isinstance(record, Unreadable):
             tally.unreadable[record.reason] += 1
+            if tick is not None:
+                yield tick
+                tick = None
             yield record
             continue
         if not selection.admits(record):
             tally.outside += 1
-            if selection.in_time(record):
-                yield Step(record, None, outside=True)
+            if selection.in_time(record) and (tick is None or record.time_us > tick):
+                tick = record.time_us
             continue
+        if tick is not None:
+            yield tick
+            tick = None
         t = record.time_us
         if tally.first_us is None or t < tally.first_us:
             tally.first_us = t
@@ -107,3 +144,5 @@ def read_steps(
         else:
             tally.matched[event.name] += 1
         yield Step(record, event)
+    if tick is not None:
+        yield tick

@@ -39,6 +39,13 @@ class Entry:
     multi: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+Passing = int
+"""An entry of a writer that is not zipnet's (another unit), which a source that can
+tell (journal files, json and text captures, given `Writers`) passes on unparsed: only
+its time in µs travels on, to be counted and to move the one clock. A bare int, as
+most of a journal is such entries and each costs next to nothing this way."""
+
+
 @dataclass(frozen=True, slots=True)
 class Unreadable:
     """A piece of input that could not be read as an entry: counted and shown, never fatal.

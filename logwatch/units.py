@@ -13,6 +13,8 @@ ROLES = ("server", "aggregator", "client")
 # Characters systemd allows in an instance name (`systemd-escape` turns the rest into
 # `\xNN`, which stays as is: it is the unit's spelling).
 _INSTANCE = r"[A-Za-z0-9:_.\\-]+"
+# Hostile input can name endless units; the answers kept about them stay bounded.
+_NAMES_KEPT = 4096
 
 
 class UnitTemplate:
@@ -64,6 +66,42 @@ class UnitTemplate:
     def glob_for(self, instance: str) -> list[str]:
         """Every unit of `instance`, one per role, for journal matches."""
         return [self.unit_for(role, instance) for role in self._roles]
+
+
+class Writers:
+    """Which writers are zipnet's, by unit name or syslog identifier, as the decoder
+    tells them: for sources that pass everyone else's entries on unparsed. Answers are
+    remembered, as a journal holds few distinct names."""
+
+    __slots__ = ("_identifiers", "_template", "_units")
+
+    def __init__(self, template: UnitTemplate) -> None:
+        self._template = template
+        self._units: dict[str, bool] = {}
+        self._identifiers: dict[str, bool] = {}
+
+    def unit(self, name: str) -> bool:
+        """Whether the unit `name` is one of the template's (any role, any instance)."""
+        ours = self._units.get(name)
+        if ours is None:
+            ours = self._template.parse(name) is not None
+            self._remember(self._units, name, ours)
+        return ours
+
+    def identifier(self, name: str) -> bool:
+        """Whether the syslog identifier `name` is one of the template's (`zipnet-server`);
+        an empty one may be anybody's, so it is."""
+        ours = self._identifiers.get(name)
+        if ours is None:
+            ours = not name or self._template.role_of_identifier(name) is not None
+            self._remember(self._identifiers, name, ours)
+        return ours
+
+    @staticmethod
+    def _remember(cache: dict[str, bool], name: str, ours: bool) -> None:
+        if len(cache) >= _NAMES_KEPT:
+            cache.clear()
+        cache[name] = ours
 
 
 def normalize_instance(name: str, aliases: Mapping[str, str]) -> str:

@@ -29,7 +29,9 @@ from logwatch.errors import InputError, LogwatchError, UsageError
 from logwatch.records import Entry, Unreadable
 from logwatch.simulate import LogLine, Scenario
 from logwatch.sources import FORMATS, open_inputs, open_source
+from logwatch.sources.text import FAMILY
 from logwatch.times import US
+from logwatch.units import UnitTemplate, Writers
 
 T0 = simulate.DEFAULT_START_US
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -284,14 +286,40 @@ def test_machine_id_subdirectories_are_read(captures: Captures, tmp_path: Path) 
     assert len(_entries(_read([sub.parent]))) == len(_expected(LINES, "full"))
 
 
-def test_units_filter_journal_entries_inside_sd_journal(captures: Captures) -> None:
-    directory = captures.journal(LINES, "full")
-    entries = _entries(_read([directory], units=["zipnet-*"]))
-    assert entries and all(e.fields["_SYSTEMD_UNIT"].startswith("zipnet-") for e in entries)
-    assert len(entries) == sum(1 for row in _expected(LINES, "full") if row[4].startswith("zipnet"))
-    servers = _entries(_read([directory], units=["zipnet-server@*"]))
-    assert {e.fields["SYSLOG_IDENTIFIER"] for e in servers} == {"zipnet-server"}
-    assert _read([directory], units=["nothing-*"]) == []
+# A multi-line message of another program: its continuation lines go with it.
+FOREIGN_MULTI = LogLine(
+    T0 + 6 * US + 5,
+    "",
+    "",
+    "srv1",
+    "INFO",
+    "",
+    "kernel: oops\n  second line\n  third line",
+    unit="cron.service",
+    ident="cron",
+)
+_PASSED_ON = {"journal", "json", "json-seq", *FAMILY}
+
+
+@pytest.mark.parametrize("fmt", CAPTURE_FORMATS)
+def test_writers_pass_other_programs_entries_on_as_their_time(captures: Captures, fmt: str) -> None:
+    lines = simulate.merge(LINES, [FOREIGN_MULTI])
+    path = captures.make(lines, "full", fmt)
+    items = list(open_inputs([str(path)], writers=Writers(UnitTemplate())))
+    assert not [i for i in items if isinstance(i, Unreadable)]
+    rows = _expected(lines, "full")
+    ours = [r for r in rows if r[4].startswith("zipnet-")]
+    theirs = [r for r in rows if not r[4].startswith("zipnet-")]
+    assert len(theirs) > 10
+    passed = [i for i in items if i.__class__ is int]
+    entries = _entries(items)
+    if fmt not in _PASSED_ON:  # nothing in these names the writer before the message
+        assert passed == [] and len(entries) >= len(rows)
+        return
+    assert Counter(_seen(e, fmt) for e in entries) == Counter(_want(r, fmt) for r in ours)
+    assert len(passed) == len(theirs)
+    if fmt not in _NO_YEAR:
+        assert Counter(_when(t, fmt) for t in passed) == Counter(_when(r[0], fmt) for r in theirs)
 
 
 def test_a_corrupt_journal_file_in_a_directory_is_skipped(make_capture: MakeCapture) -> None:

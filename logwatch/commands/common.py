@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,9 +11,11 @@ from logwatch.decode import Decoder, DecodeSettings
 from logwatch.engine import RuleSettings
 from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet, load_patterns, pattern_dirs
-from logwatch.pipeline import Selection
+from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
+from logwatch.records import Unreadable
+from logwatch.sources import open_inputs
 from logwatch.times import parse_time, wall_clock_us
-from logwatch.units import normalize_instance
+from logwatch.units import UnitTemplate, Writers, normalize_instance
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,14 @@ class Reading:
     decoder: Decoder
     matcher: Matcher
     selection: Selection
+    writers: Writers
+
+    def steps(
+        self, inputs: Sequence[str], fmt: str | None, tally: Tally
+    ) -> Iterator[Step | Unreadable | Tick]:
+        """The captured `inputs` read, decoded and matched, counted into `tally`."""
+        items = open_inputs(inputs, fmt, writers=self.writers)
+        return read_steps(items, self.decoder, self.matcher, self.selection, tally)
 
 
 def build_reading(
@@ -54,7 +64,8 @@ def build_reading(
         since_us=parse_time(since, now) if since else None,
         until_us=parse_time(until, now) if until else None,
     )
-    return Reading(config, patterns, decoder, Matcher(patterns), selection)
+    writers = Writers(UnitTemplate(config.unit_template))
+    return Reading(config, patterns, decoder, Matcher(patterns), selection, writers)
 
 
 def rule_settings(

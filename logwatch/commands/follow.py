@@ -128,13 +128,14 @@ class Follow:
         change state but are not shown."""
         r = self.reading
         for step in read_steps(items, r.decoder, r.matcher, r.selection, self.tally):
+            if step.__class__ is int:
+                t = step
+                self._emit(self.engine.observe(None, t), quiet or t < self.live_from_us)
+                continue
             if not isinstance(step, Step):
                 continue
             record = step.record
             hush = quiet or record.time_us < self.live_from_us
-            if step.outside:
-                self._emit(self.engine.observe(None, record.time_us), hush)
-                continue
             self._emit(self.engine.observe(record.instance, record.time_us), hush)
             if step.event is not None:
                 self._emit(self.engine.feed(step.event), hush)

@@ -9,10 +9,9 @@ from typing import Any
 
 from logwatch.commands.common import build_reading
 from logwatch.escape import escape_text
-from logwatch.pipeline import Step, Tally, read_steps
+from logwatch.pipeline import Step, Tally
 from logwatch.records import Record, Unreadable
 from logwatch.sinks.jsonlines import dumps
-from logwatch.sources import open_inputs
 from logwatch.times import format_time
 
 MISSED_WIDTH = 300
@@ -65,15 +64,13 @@ def run_test(
     tally = Tally()
     missed: list[str] = []
     missed_dropped = 0
-    steps = read_steps(
-        open_inputs(inputs, fmt), reading.decoder, reading.matcher, reading.selection, tally
-    )
+    steps = reading.steps(inputs, fmt, tally)
     for step in steps:
         if not show_missed:
             continue
         if isinstance(step, Unreadable):
             missed.append(f"unreadable ({step.reason}) {step.origin}: {step.sample}")
-        elif isinstance(step, Step) and step.event is None and not step.outside:
+        elif isinstance(step, Step) and step.event is None:
             missed.append(_describe(step.record))
         if output == "text" and len(missed) >= 1000:
             _flush_missed(missed)

@@ -13,11 +13,10 @@ from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RoundObservation, RuleSettings
 from logwatch.engine.outputs import Output
 from logwatch.events import Event
-from logwatch.pipeline import Step, Tally, read_steps
+from logwatch.pipeline import Step, Tally
 from logwatch.sinks import Sink
 from logwatch.sinks.jsonlines import JsonLinesSink, dumps
 from logwatch.sinks.text import TextSink
-from logwatch.sources import open_inputs
 from logwatch.times import format_time
 
 
@@ -61,16 +60,14 @@ def run_replay(
                 sink.emit(o)
 
     tally = Tally()
-    steps = read_steps(
-        open_inputs(inputs, fmt), reading.decoder, reading.matcher, reading.selection, tally
-    )
+    steps = reading.steps(inputs, fmt, tally)
     for step in steps:
+        if step.__class__ is int:
+            emit(engine.observe(None, step))
+            continue
         if not isinstance(step, Step):
             continue
         record = step.record
-        if step.outside:
-            emit(engine.observe(None, record.time_us))
-            continue
         emit(engine.observe(record.instance, record.time_us))
         if step.event is not None:
             emit(engine.feed(step.event))

@@ -7,36 +7,40 @@ from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 from logwatch.errors import UsageError
-from logwatch.records import Entry, Unreadable
+from logwatch.records import Entry, Passing, Unreadable
 from logwatch.sources.detect import FORMATS, Source, open_source, sniff
 from logwatch.sources.export import read_export
 from logwatch.sources.journal import open_journal, read_journal_stream
 from logwatch.sources.jsonlines import read_json
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.sources.text import FAMILY, read_cat, read_text
+from logwatch.units import Writers
 
 __all__ = ["FORMATS", "Source", "open_inputs", "open_source", "read_source", "sniff"]
 
 
-def read_source(source: Source, units: Sequence[str] | None = None) -> Iterator[Entry | Unreadable]:
+def read_source(
+    source: Source, writers: Writers | None = None
+) -> Iterator[Entry | Unreadable | Passing]:
     """The entries of one opened input; bad data inside it comes as Unreadable, never as
-    an exception. `units` filters journal files only (see open_inputs)."""
+    an exception. `writers`: see open_inputs."""
     if source.files:
-        return open_journal(source.files, source.origin, units)
-    return _guarded(source, units)
+        return open_journal(source.files, source.origin, writers)
+    return _guarded(source, writers)
 
 
-def _guarded(source: Source, units: Sequence[str] | None) -> Iterator[Entry | Unreadable]:
+def _guarded(source: Source, writers: Writers | None) -> Iterator[Entry | Unreadable | Passing]:
     stream, origin, fmt = source.stream, source.origin, source.fmt
     assert stream is not None
+    entries: Iterator[Entry | Unreadable | Passing]
     if fmt == "journal":
-        entries = read_journal_stream(stream, origin, units)
+        entries = read_journal_stream(stream, origin, writers)
     elif fmt == "export":
         entries = read_export(stream, origin)
     elif fmt in ("json", "json-seq"):
-        entries = read_json(stream, origin)
+        entries = read_json(stream, origin, writers)
     elif fmt in FAMILY:
-        entries = read_text(stream, origin, fmt)
+        entries = read_text(stream, origin, fmt, writers)
     else:
         entries = read_cat(stream, origin)
     try:
@@ -48,17 +52,23 @@ def _guarded(source: Source, units: Sequence[str] | None) -> Iterator[Entry | Un
         source.close()
 
 
-def _keyed(entries: Iterator[Entry | Unreadable]) -> Iterator[tuple[int, Entry | Unreadable]]:
+def _keyed(
+    entries: Iterator[Entry | Unreadable | Passing],
+) -> Iterator[tuple[int, Entry | Unreadable | Passing]]:
     # Entries without a time (and Unreadables) sort with the last time seen in their own
     # input, so they stay where they were in it.
     last = 0
     for item in entries:
-        if isinstance(item, Entry) and item.time_us is not None:
+        if item.__class__ is int:
+            last = item
+        elif isinstance(item, Entry) and item.time_us is not None:
             last = item.time_us
         yield last, item
 
 
-def _merged(streams: list[Iterator[Entry | Unreadable]]) -> Iterator[Entry | Unreadable]:
+def _merged(
+    streams: list[Iterator[Entry | Unreadable | Passing]],
+) -> Iterator[Entry | Unreadable | Passing]:
     for _, item in heapq.merge(*map(_keyed, streams), key=lambda pair: pair[0]):
         yield item
 
@@ -67,9 +77,9 @@ def open_inputs(
     paths: Sequence[str],
     fmt: str | None = None,
     *,
-    units: Sequence[str] | None = None,
+    writers: Writers | None = None,
     stdin: BinaryIO | None = None,
-) -> Iterator[Entry | Unreadable]:
+) -> Iterator[Entry | Unreadable | Passing]:
     """Every entry of the inputs at `paths` (`-` is stdin), several inputs merged by time.
 
     Each input's format is detected (journal file or directory, export, json, json-seq,
@@ -79,9 +89,10 @@ def open_inputs(
     UsageError here, with one line naming the path; bad data inside an input comes out
     of the iterator as Unreadable and reading goes on.
 
-    units: a speed hint for journal files: only entries whose _SYSTEMD_UNIT matches one
-    of these globs (`zipnet-*`), selected inside sd-journal. Other formats are not
-    filtered (decode tells zipnet's lines from the rest anyway).
+    writers: if given, entries whose unit or syslog identifier is not zipnet's come as
+    Passing, unparsed, from the inputs that name writers before their message (journal
+    files, json, text captures); most of a journal is other services, and this is what
+    keeps reading it near journalctl's own speed.
     stdin: what `-` reads (default: the process's stdin).
     """
     if not paths:
@@ -96,7 +107,7 @@ def open_inputs(
         for source in sources:
             source.close()
         raise
-    streams = [read_source(source, units) for source in sources]
+    streams = [read_source(source, writers) for source in sources]
     if len(streams) == 1:
         return streams[0]
     return _merged(streams)

@@ -387,8 +387,9 @@ class JournalFollower(ClosedOnExit):
                 cursor = get_cursor()
                 fields, multi = decode(get_all())
                 append(Entry(realtime(), True, fields, cursor, origin, multi))
-            except OSError as e:
-                # A torn write or damaged object: counted, and reading goes on.
+            except (OSError, UnicodeDecodeError) as e:
+                # A torn write or damaged object (the binding decodes field names as
+                # UTF-8): counted, and reading goes on.
                 append(Unreadable(origin, "unreadable journal entry", f"{tail.path}: {e}"))
         if cursor is not None:
             tail.anchor = cursor

@@ -6,9 +6,10 @@ import io
 import json
 from collections.abc import Iterator
 
-from logwatch.records import Entry, Unreadable
+from logwatch.records import Entry, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.stream import lines, sample_text
+from logwatch.units import Writers
 
 _NO_MULTI: dict[str, tuple[str, ...]] = {}
 
@@ -70,9 +71,16 @@ def entry_from_json(obj: dict[str, object], origin: str) -> Entry | Unreadable:
     return Entry(time_us, time_us is not None, fields, cursor, origin, multi or _NO_MULTI)
 
 
-def read_json(stream: io.BufferedIOBase, origin: str) -> Iterator[Entry | Unreadable]:
-    """Entries of `-o json` (one object a line) or `-o json-seq` (each led by RS, 0x1E)."""
+def read_json(
+    stream: io.BufferedIOBase, origin: str, writers: Writers | None = None
+) -> Iterator[Entry | Unreadable | Passing]:
+    """Entries of `-o json` (one object a line) or `-o json-seq` (each led by RS, 0x1E).
+
+    writers: if given, an entry of a unit that is not zipnet's comes as a Passing, found
+    by looking for its unit and time in the line's bytes without parsing the JSON.
+    """
     loads = json.loads
+    ours: dict[bytes, bool] = {}
     for line in lines(stream, origin):
         if isinstance(line, Unreadable):
             yield line
@@ -82,6 +90,11 @@ def read_json(stream: io.BufferedIOBase, origin: str) -> Iterator[Entry | Unread
             raw = raw[1:]
         if not raw.strip():
             continue
+        if writers is not None:
+            passing = _passing(raw, writers, ours)
+            if passing is not None:
+                yield passing
+                continue
         try:
             obj = loads(raw)
         except ValueError:
@@ -91,3 +104,38 @@ def read_json(stream: io.BufferedIOBase, origin: str) -> Iterator[Entry | Unread
             yield Unreadable(origin, "json line is not an object", sample_text(raw))
             continue
         yield entry_from_json(obj, origin)
+
+
+_UNIT_KEY = b'"_SYSTEMD_UNIT":"'
+_TIME_KEY = b'"__REALTIME_TIMESTAMP":"'
+_NAMES_KEPT = 4096
+
+
+def _passing(raw: bytes, writers: Writers, ours: dict[bytes, bool]) -> Passing | None:
+    """The time of a line that is a whole object of another unit's entry, else None.
+
+    Inside a JSON string every `"` is escaped, so `"_SYSTEMD_UNIT":"` is a key wherever it
+    appears; the last one is the one a parser keeps. A value with an escape, or a line
+    that is not one whole object, takes the parser's path.
+    """
+    at = raw.rfind(_UNIT_KEY)
+    if at < 0 or raw[:1] != b"{" or raw[-1:] != b"}":
+        return None
+    start = at + len(_UNIT_KEY)
+    end = raw.find(b'"', start)
+    unit = raw[start:end]
+    mine = ours.get(unit)
+    if mine is None:
+        if b"\\" in unit:
+            return None
+        if len(ours) >= _NAMES_KEPT:
+            ours.clear()
+        mine = ours[unit] = writers.unit(unit.decode("utf-8", "replace"))
+    if mine:
+        return None
+    at = raw.rfind(_TIME_KEY)
+    if at < 0:
+        return None
+    start = at + len(_TIME_KEY)
+    stamp = raw[start : raw.find(b'"', start)]
+    return int(stamp) if stamp.isdigit() else None

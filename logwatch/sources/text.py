@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
 
-from logwatch.records import HOSTNAME, IDENTIFIER, MESSAGE, UNIT, Entry, Unreadable
+from logwatch.records import HOSTNAME, IDENTIFIER, MESSAGE, UNIT, Entry, Passing, Unreadable
 from logwatch.sources.stream import lines, sample_text
+from logwatch.units import Writers
 
 _NO_MULTI: dict[str, tuple[str, ...]] = {}
 _US = 1_000_000
@@ -146,28 +147,35 @@ def _strip_indent(text: str, indent: int) -> str:
     return text[indent:] if len(text) - len(stripped) >= indent else stripped
 
 
-def read_text(stream: io.BufferedIOBase, origin: str, fmt: str) -> Iterator[Entry | Unreadable]:
+def read_text(
+    stream: io.BufferedIOBase, origin: str, fmt: str, writers: Writers | None = None
+) -> Iterator[Entry | Unreadable | Passing]:
     """Entries of a `journalctl -o short*|with-unit` capture: MESSAGE, _HOSTNAME,
     SYSLOG_IDENTIFIER (or _SYSTEMD_UNIT for with-unit), _PID and the capture's time.
 
     Lines that start with whitespace continue the previous entry's message, as journalctl
     prints a multi-line MESSAGE; journalctl's `-- ... --` lines are skipped. A message
     journalctl could not print (`[N blob data]`) or a line of another shape is an
-    Unreadable.
+    Unreadable. writers: if given, an entry of a writer that is not zipnet's comes as a
+    Passing, its message not read.
     """
     match = _HEADS[FAMILY[fmt]].match
     clock = _Clock(FAMILY[fmt]).of
     units = FAMILY[fmt] == "unit"
     pending: tuple[int, bool, dict[str, str], int] | None = None
+    passing = False  # the last entry was passed on: its continuation lines go with it
     parts: list[str] = []
     for line in lines(stream, origin):
         if isinstance(line, Unreadable):
             yield line
             continue
         text = line.decode("utf-8", "replace")
-        if text[:1] in (" ", "\t") and pending is not None:
-            parts.append(_strip_indent(text, pending[3]))
-            continue
+        if text[:1] in (" ", "\t"):
+            if pending is not None:
+                parts.append(_strip_indent(text, pending[3]))
+                continue
+            if passing:
+                continue
         m = match(text)
         if m is None and (not text or _is_marker(text)):
             continue
@@ -175,13 +183,22 @@ def read_text(stream: io.BufferedIOBase, origin: str, fmt: str) -> Iterator[Entr
             yield _finish(pending, parts, origin)
             pending = None
         if m is None:
+            passing = False
             yield Unreadable(origin, f"not a {fmt} line", sample_text(line))
             continue
         g = m.groups()
         time_us, exact = clock(g)
         host, name, pid = g[-3:]
+        is_unit = units and name is not None and name.endswith(_UNIT_SUFFIXES)
+        if writers is not None and not (
+            writers.unit(name) if is_unit else writers.identifier(name or "")
+        ):
+            passing = True
+            yield time_us
+            continue
+        passing = False
         fields = {HOSTNAME: host or ""}
-        if units and name and name.endswith(_UNIT_SUFFIXES):
+        if is_unit:
             fields[UNIT] = name
         else:
             fields[IDENTIFIER] = name or ""
