@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FieldValue = int | float | str
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """A log line recognised by a named pattern, e.g. `round_finalized(round=812, participants=37)`.
 
     name: the pattern's name.

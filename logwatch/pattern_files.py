@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import tomllib
@@ -394,9 +393,7 @@ def _example_problem(
     decoded = decode(Entry(time_us=None, time_exact=False, fields={MESSAGE: example.line}))
     if isinstance(decoded, Unreadable):
         return f"line does not decode: {decoded.reason}"
-    record = dataclasses.replace(
-        decoded, role=example.role, instance=decoded.instance or EXAMPLE_INSTANCE
-    )
+    record = decoded._replace(role=example.role, instance=decoded.instance or EXAMPLE_INSTANCE)
     verdict = matcher.explain(record)
     event = verdict.event
     if not example.match:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from logwatch.events import Event
 from logwatch.records import Entry, Passing, Record, Unreadable
@@ -61,8 +61,7 @@ class Selection:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One selected record and the event a pattern made of it, if any."""
 
     record: Record

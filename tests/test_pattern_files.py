@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -284,7 +283,7 @@ def test_check_examples_forces_the_example_role(tmp_path: Path, decode: Decoder)
     def as_client(entry: Entry) -> Record | Unreadable:
         record = decode(entry)
         assert isinstance(record, Record)
-        return dataclasses.replace(record, role="client")
+        return record._replace(role="client")
 
     # The decoder's guess of the role (here: always client) must not matter.
     assert check_examples(patterns, as_client) == []

@@ -16,6 +16,8 @@ MAX_LINE = 16 << 20
 SAMPLE = 64 << 10
 """How much of an input format detection looks at, at most."""
 
+_BLOCK = 1 << 20
+
 STREAM_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error)
 """What a truncated or corrupt .gz/.xz (or a failing disk) raises in the middle of a read."""
 
@@ -107,17 +109,31 @@ def sample_text(data: bytes, limit: int = 200) -> str:
 
 def lines(stream: io.BufferedIOBase, origin: str) -> Iterator[bytes | Unreadable]:
     """Each line of `stream` without its line end; an over-long line is an Unreadable and
-    skipped, so a file without newlines cannot exhaust memory."""
-    readline = stream.readline
+    skipped, so a file without newlines cannot exhaust memory.
+
+    Reads blocks of what is there (`read1`), so a pipe's lines come as they arrive, and
+    splits them in one C call: a readline() per line costs more than the split.
+    """
+    read = getattr(stream, "read1", stream.read)
+    rest = b""
+    skipping = False  # inside an over-long line, up to its end
     while True:
-        line = readline(MAX_LINE)
-        if not line:
-            return
-        if line[-1:] == b"\n":
-            yield line[:-2] if line[-2:-1] == b"\r" else line[:-1]
-        elif len(line) >= MAX_LINE:
-            yield Unreadable(origin, "line longer than 16 MiB", sample_text(line))
-            while line and line[-1:] != b"\n":
-                line = readline(MAX_LINE)
-        else:
-            yield line
+        block = read(_BLOCK)
+        if not block:
+            break
+        if skipping:
+            cut = block.find(b"\n")
+            if cut < 0:
+                continue
+            block = block[cut + 1 :]
+            skipping = False
+        parts = (rest + block).split(b"\n") if rest else block.split(b"\n")
+        rest = parts.pop()
+        for line in parts:
+            yield line[:-1] if line[-1:] == b"\r" else line
+        if len(rest) >= MAX_LINE:
+            yield Unreadable(origin, "line longer than 16 MiB", sample_text(rest))
+            rest = b""
+            skipping = True
+    if rest:
+        yield rest

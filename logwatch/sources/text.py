@@ -37,6 +37,9 @@ _HEADS = {
         + _ORIGIN
     ),
 }
+_HOST = "host"
+_WHOLE_SECONDS = frozenset(("short-iso", "short", "with-unit"))
+_STAMPS_KEPT = 4096
 FAMILY = {
     "short-iso": "iso",
     "short-iso-precise": "iso",
@@ -165,20 +168,23 @@ def read_text(
     pending: tuple[int, bool, dict[str, str], int] | None = None
     passing = False  # the last entry was passed on: its continuation lines go with it
     parts: list[str] = []
+    # Whole-second stamps repeat from line to line: each is worked out once.
+    stamps: dict[str, tuple[int, bool]] | None = {} if fmt in _WHOLE_SECONDS else None
     for line in lines(stream, origin):
         if isinstance(line, Unreadable):
             yield line
             continue
         text = line.decode("utf-8", "replace")
-        if text[:1] in (" ", "\t"):
+        first = text[:1]
+        if first in {" ", "\t"}:
             if pending is not None:
                 parts.append(_strip_indent(text, pending[3]))
                 continue
             if passing:
                 continue
-        m = match(text)
-        if m is None and (not text or _is_marker(text)):
+        elif not first or (first == "-" and _is_marker(text)):
             continue
+        m = match(text)
         if pending is not None:
             yield _finish(pending, parts, origin)
             pending = None
@@ -187,7 +193,16 @@ def read_text(
             yield Unreadable(origin, f"not a {fmt} line", sample_text(line))
             continue
         g = m.groups()
-        time_us, exact = clock(g)
+        if stamps is None:
+            time_us, exact = clock(g)
+        else:
+            stamp = text[: m.start(_HOST)]
+            known = stamps.get(stamp)
+            if known is None:
+                if len(stamps) >= _STAMPS_KEPT:
+                    stamps.clear()
+                known = stamps[stamp] = clock(g)
+            time_us, exact = known
         host, name, pid = g[-3:]
         is_unit = units and name is not None and name.endswith(_UNIT_SUFFIXES)
         if writers is not None and not (
