@@ -134,11 +134,12 @@ class Follow:
                 continue
             if not isinstance(step, Step):
                 continue
-            record = step.record
+            record, event = step
             hush = quiet or record.time_us < self.live_from_us
-            self._emit(self.engine.observe(record.instance, record.time_us), hush)
-            if step.event is not None:
-                self._emit(self.engine.feed(step.event), hush)
+            if event is None:
+                self._emit(self.engine.observe(record.instance, record.time_us), hush)
+            else:
+                self._emit(self.engine.feed(event), hush)  # feeding counts as observing
 
     def _emit(self, outputs: list[Output], hush: bool) -> None:
         if hush:

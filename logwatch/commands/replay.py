@@ -67,12 +67,13 @@ def run_replay(
             continue
         if not isinstance(step, Step):
             continue
-        record = step.record
-        emit(engine.observe(record.instance, record.time_us))
-        if step.event is not None:
-            emit(engine.feed(step.event))
-            if want_events and sink is not None:
-                sink.emit(_EventLine(step.event))
+        record, event = step
+        if event is None:
+            emit(engine.observe(record.instance, record.time_us))
+            continue
+        emit(engine.feed(event))  # feeding counts as observing
+        if want_events and sink is not None:
+            sink.emit(_EventLine(event))
     if engine.now_us is not None:
         # Timers due exactly at the last entry fire once the clock reaches it.
         emit(engine.advance(engine.now_us))
