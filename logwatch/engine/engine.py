@@ -50,30 +50,40 @@ class Watch:
                     self.state.name, fin.at_us, fin.round, fin.participants, fin.leader
                 )
             )
+        state = self.state
         for rule in self.rules:
-            self._record(rule.on_event(self.state, event, fin, now_us), out)
+            transition = rule.on_event(state, event, fin, now_us)
+            if transition is not None:
+                self._record(transition, out)
         return out
 
     def on_timer(self, at_us: int) -> list[Output]:
         out: list[Output] = []
         for rule in self.rules:
-            self._record(rule.on_timer(self.state, at_us), out)
+            transition = rule.on_timer(self.state, at_us)
+            if transition is not None:
+                self._record(transition, out)
         return out
 
     def deadline(self, now_us: int | None) -> int | None:
         """The earliest rule deadline, never before the clock: a deadline that moved into
         the past (W shrank, a late entry) is due now."""
-        reference = self.state.last_entry_us if now_us is None else now_us
-        due = [d for rule in self.rules if (d := rule.deadline(self.state, reference)) is not None]
-        self.waits_for_entry = any(rule.waits_for_entry for rule in self.rules)
-        if not due:
-            return None
-        earliest = min(due)
-        return earliest if now_us is None else max(earliest, now_us)
+        state = self.state
+        reference = state.last_entry_us if now_us is None else now_us
+        # One plain loop: this runs for every event, and comprehensions cost more here.
+        earliest: int | None = None
+        waits = False
+        for rule in self.rules:
+            due = rule.deadline(state, reference)
+            if due is not None and (earliest is None or due < earliest):
+                earliest = due
+            waits = waits or rule.waits_for_entry
+        self.waits_for_entry = waits
+        if earliest is None or now_us is None:
+            return earliest
+        return earliest if earliest > now_us else now_us
 
-    def _record(self, transition: AlertTransition | None, out: list[Output]) -> None:
-        if transition is None:
-            return
+    def _record(self, transition: AlertTransition, out: list[Output]) -> None:
         self.timeline.append(transition)
         if transition.state == "firing":
             self.fired[transition.alert] += 1
