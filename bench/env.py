@@ -1,0 +1,51 @@
+"""Where the benchmark finds things (the repository, logwatch, the data cache) and its error."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DATA = BENCH / ".data"
+INSTANCE = "acme-mainnet"
+"""The simulated zipnet instance every mode watches."""
+JOURNAL_REMOTE_PATHS = (
+    "/lib/systemd/systemd-journal-remote",
+    "/usr/lib/systemd/systemd-journal-remote",
+)
+
+
+class BenchError(Exception):
+    """A mistake or a missing tool the user can fix: printed as one line, exit 2."""
+
+
+def logwatch_binary() -> str:
+    """The venv's `logwatch` (the one `make bench` set up), else the one on PATH."""
+    venv = REPO / ".venv" / "bin" / "logwatch"
+    if os.access(venv, os.X_OK):
+        return str(venv)
+    found = shutil.which("logwatch")
+    if found is None:
+        raise BenchError("logwatch not found: run `bash scripts/setup.sh` (or `make bench`)")
+    return found
+
+
+def tool(name: str) -> str:
+    """The executable `name` on PATH, or BenchError saying it is needed."""
+    found = shutil.which(name)
+    if found is None:
+        raise BenchError(f"{name} not found on PATH (apt install systemd)")
+    return found
+
+
+def journal_remote_binary() -> str:
+    """systemd-journal-remote, or BenchError saying how to get it."""
+    for path in JOURNAL_REMOTE_PATHS:
+        if os.access(path, os.X_OK):
+            return path
+    found = shutil.which("systemd-journal-remote")
+    if found is None:
+        raise BenchError("systemd-journal-remote not found (apt install systemd-journal-remote)")
+    return found
