@@ -16,8 +16,9 @@ Match = Callable[[Record], Event | None]
 
 @dataclass(slots=True)
 class Tally:
-    """What a run read: every entry is counted exactly once, as matched, unmatched,
-    unreadable, or outside the selection (another unit, instance or time)."""
+    """What a run read: every entry is counted exactly once, as matched, unmatched (a
+    zipnet line no pattern claims), unreadable, or outside the selection (another
+    program's, an instance not selected, or outside the time range)."""
 
     entries: int = 0
     matched: Counter[str] = field(default_factory=Counter)
@@ -56,8 +57,13 @@ class Selection:
         return self.until_us is None or record.time_us <= self.until_us
 
     def admits(self, record: Record) -> bool:
-        return self.in_time(record) and (
-            self.instances is None or record.instance in self.instances
+        """In time, and of a selected instance (a record of no instance is another
+        program's, never selected)."""
+        instance = record.instance
+        return (
+            instance is not None
+            and self.in_time(record)
+            and (self.instances is None or instance in self.instances)
         )
 
 
@@ -88,25 +94,17 @@ def read_steps(
     timers fire at their own deadlines whether the clock gets there in one step or many.
     """
     since, until = selection.since_us, selection.until_us
-    everyone = selection.instances is None
     tick: int | None = None
     for item in items:
         tally.entries += 1
         if item.__class__ is int:
             t = item
-            if (since is not None and t < since) or (until is not None and t > until):
-                tally.outside += 1
-                continue
-            if everyone:
-                # Counted as a record of no instance would be: read, matched by nothing.
-                tally.unmatched += 1
-                if tally.first_us is None or t < tally.first_us:
-                    tally.first_us = t
-                if tally.last_us is None or t > tally.last_us:
-                    tally.last_us = t
-            else:
-                tally.outside += 1
-            if tick is None or t > tick:
+            tally.outside += 1
+            if (
+                (since is None or t >= since)
+                and (until is None or t <= until)
+                and (tick is None or t > tick)
+            ):
                 tick = t
             continue
         if isinstance(item, Unreadable):
@@ -137,7 +135,7 @@ def read_steps(
             tally.first_us = t
         if tally.last_us is None or t > tally.last_us:
             tally.last_us = t
-        event = match(record) if record.instance is not None else None
+        event = match(record)
         if event is None:
             tally.unmatched += 1
         else:

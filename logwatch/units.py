@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from logwatch.errors import UsageError
 
@@ -71,20 +71,25 @@ class UnitTemplate:
 class Writers:
     """Which writers are zipnet's, by unit name or syslog identifier, as the decoder
     tells them: for sources that pass everyone else's entries on unparsed. Answers are
-    remembered, as a journal holds few distinct names."""
+    remembered, as a journal holds few distinct names.
 
-    __slots__ = ("_identifiers", "_template", "_units")
+    instances: if given, only these instances' units are wanted.
+    """
 
-    def __init__(self, template: UnitTemplate) -> None:
+    __slots__ = ("_identifiers", "_instances", "_template", "_units")
+
+    def __init__(self, template: UnitTemplate, instances: Collection[str] | None = None) -> None:
         self._template = template
+        self._instances = None if instances is None else frozenset(instances)
         self._units: dict[str, bool] = {}
         self._identifiers: dict[str, bool] = {}
 
     def unit(self, name: str) -> bool:
-        """Whether the unit `name` is one of the template's (any role, any instance)."""
+        """Whether the unit `name` is one of the template's (any role), of a wanted instance."""
         ours = self._units.get(name)
         if ours is None:
-            ours = self._template.parse(name) is not None
+            who = self._template.parse(name)
+            ours = who is not None and (self._instances is None or who[1] in self._instances)
             self._remember(self._units, name, ours)
         return ours
 

@@ -64,7 +64,7 @@ def build_reading(
         since_us=parse_time(since, now) if since else None,
         until_us=parse_time(until, now) if until else None,
     )
-    writers = Writers(UnitTemplate(config.unit_template))
+    writers = Writers(UnitTemplate(config.unit_template), selection.instances)
     return Reading(config, patterns, decoder, Matcher(patterns), selection, writers)
 
 
