@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -22,6 +24,26 @@ app = typer.Typer(
 )
 patterns_app = typer.Typer(help="List the named patterns, or test them on captured logs.")
 app.add_typer(patterns_app, name="patterns")
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+class _ReaderGone(Exception):
+    """Whoever read stdout went away (`| head`)."""
+
+
+def _pipe_closing(command: Command) -> Command:
+    """A command whose output's reader may go away: typer would make that exit 1, but it
+    is how `| head` ends a run, so main() makes it exit 0."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BrokenPipeError:
+            raise _ReaderGone from None
+
+    return run  # type: ignore[return-value]
 
 
 class Output(StrEnum):
@@ -80,6 +102,7 @@ ConfigOpt = Annotated[
 
 
 @app.command()
+@_pipe_closing
 def replay(
     inputs: InputsArg,
     fmt: FormatOpt = None,
@@ -140,11 +163,14 @@ DirectoryOpt = Annotated[
         help="Follow the journal files in this directory (e.g. a systemd-journal-remote "
         "collection of many hosts) instead of the system journal.",
         show_default=False,
+        # The source says what to do about a journal that may not be read; click would
+        # only say "not readable".
+        readable=False,
     ),
 ]
 FileOpt = Annotated[
     list[Path] | None,
-    typer.Option("--file", help="Follow these journal files.", show_default=False),
+    typer.Option("--file", help="Follow these journal files.", show_default=False, readable=False),
 ]
 JournalctlOpt = Annotated[
     bool,
@@ -165,6 +191,7 @@ ExpectOpt = Annotated[int | None, typer.Option(help="Clients expected per round.
 
 
 @app.command(context_settings={"allow_interspersed_args": True})
+@_pipe_closing
 def follow(
     instances: Annotated[
         list[str] | None,
@@ -241,6 +268,7 @@ def follow(
 
 
 @app.command()
+@_pipe_closing
 def check(
     instances: Annotated[list[str], typer.Argument(help="Instances to check.")],
     since: Annotated[str, typer.Option(help="Evaluate from this time (-10m, RFC 3339).")] = "-10m",
@@ -273,6 +301,7 @@ def check(
 
 
 @app.command()
+@_pipe_closing
 def demo(
     output: Annotated[
         LiveOutput | None,
@@ -290,6 +319,7 @@ def demo(
 
 
 @patterns_app.command("list")
+@_pipe_closing
 def patterns_list(
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
@@ -302,6 +332,7 @@ def patterns_list(
 
 
 @patterns_app.command("test")
+@_pipe_closing
 def patterns_test(
     inputs: InputsArg,
     fmt: FormatOpt = None,
@@ -348,11 +379,17 @@ def main() -> None:
     except LogwatchError as e:
         print(f"logwatch: {e}", file=sys.stderr)
         sys.exit(2)
-    except BrokenPipeError:
+    except (BrokenPipeError, _ReaderGone):
         # The reader (`| head`) went away: not an error worth a traceback. Point stdout
         # at /dev/null so the interpreter's last flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
+    except OSError as e:
+        # The machine's fault, not logwatch's (a full disk under stdout, an I/O error):
+        # one line, like any other error the user has to fix.
+        where = f": {e.filename}" if e.filename else ""
+        print(f"logwatch: {e.strerror or e}{where}", file=sys.stderr)
+        sys.exit(2)
     except (KeyboardInterrupt, Abort):
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

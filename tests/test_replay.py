@@ -593,3 +593,35 @@ def test_an_instance_selection_keeps_the_captures_clock(captures: Captures) -> N
     narrowed = alerts(replay(path, "--instance", "preview-alpha"), "round_stall", "preview-alpha")
     assert every[-1] == ("round_stall", "firing", iso(fins[-1] + W))
     assert narrowed == every
+
+
+def test_a_reader_that_goes_away_ends_the_replay_quietly(captures: Captures) -> None:
+    # `logwatch replay ... | head -1`: the pipe closes after the first line; that is how
+    # such a run ends, not an error.
+    path = capture(captures, two_instances(), FORMS[0])
+    proc = subprocess.Popen(
+        [LOGWATCH, "replay", str(path), "--output", "json", "--events", "all", *RULES],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert json.loads(first)["type"] in ("event", "round", "alert")
+    assert err == b""
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_2(captures: Captures) -> None:
+    path = capture(captures, two_instances(), FORMS[0])
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [LOGWATCH, "replay", str(path), "--output", "json", "--events", "all", *RULES],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == ["logwatch: No space left on device"]
