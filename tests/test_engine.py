@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from logwatch.engine import AlertTransition, Engine, Output, RoundObservation, RuleSettings
 from logwatch.events import Event, FieldValue
+from logwatch.records import Unreadable
 from logwatch.times import US
 
 T0 = 1_795_600_800 * US  # 2026-11-25T10:00:00Z
@@ -389,3 +392,54 @@ def test_period_is_estimated_from_one_leaders_intervals() -> None:
         ("split_brain", "resolved", 114.0),  # srv1's last round at 106 s + W (8 s then)
         ("round_stall", "firing", 126.0),
     ]
+
+
+def _scenario_events() -> list[Event]:
+    """Every event of a scenario with every fault the rules know, decoded and matched."""
+    from logwatch import simulate
+    from logwatch.decode import Decoder
+    from logwatch.match import Matcher
+    from logwatch.pattern_files import load_patterns, pattern_dirs
+    from logwatch.records import Entry
+
+    s = simulate.Scenario(INST, servers=3, clients=6, seed=11).start().rounds(6)
+    s.silence(12, chatter=True).rounds(3).rival_leader("srv1", other="srv2")
+    s.split_brain("srv2", 3, other_first_round=900).finalize_by("srv3", 7).rounds(2)
+    s.crash("agg1").silence(10, chatter=True).recover("agg1").rounds(3).jump(2).rounds(3)
+    decode, match = Decoder(), Matcher(load_patterns(pattern_dirs([])))
+    events = []
+    for line in s.lines():
+        fields = {"MESSAGE": simulate.render(line, "full"), "_SYSTEMD_UNIT": line.unit_name}
+        record = decode(Entry(line.time_us, True, {**fields, "_HOSTNAME": line.host}))
+        assert not isinstance(record, Unreadable)
+        event = match(record)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def test_client_events_skip_the_rules_without_changing_a_single_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The engine lets a client's event (most of an instance's lines) skip the rules'
+    # on_event and deadline passes; an engine that never skips must say the very same.
+    events = _scenario_events()
+    assert sum(e.role == "client" for e in events) > 50
+    for settings in (P2, RuleSettings()):
+        outputs = []
+        for skipping in (True, False):
+            if not skipping:
+                monkeypatch.setattr("logwatch.engine.engine.stirs_rules", lambda e, f: True)
+            engine, out = Engine(settings), []
+            for e in events:
+                out += engine.feed(e)
+            out += engine.advance(events[-1].time_us + 60 * US)
+            outputs.append([o.to_json() for o in out])
+            monkeypatch.undo()
+        assert outputs[0] == outputs[1]
+        assert {o["alert"] for o in outputs[0] if o["type"] == "alert"} >= {
+            "round_stall",
+            "split_brain",
+            "aggregator_silent",
+            "round_regression",
+        }

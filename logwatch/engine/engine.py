@@ -12,7 +12,7 @@ from logwatch.engine.outputs import (
     RoundObservation,
     Summary,
 )
-from logwatch.engine.rules import Rule, instance_rules
+from logwatch.engine.rules import Rule, instance_rules, stirs_rules
 from logwatch.engine.settings import RuleSettings
 from logwatch.engine.state import InstanceState
 from logwatch.engine.views import (
@@ -41,9 +41,13 @@ class Watch:
         self.fired: Counter[str] = Counter()
         self.waits_for_entry = True
 
-    def apply(self, event: Event, now_us: int) -> list[Output]:
+    def apply(self, event: Event, now_us: int) -> tuple[list[Output], bool]:
+        """The state takes `event` in, then the rules look: (outputs, whether the rules'
+        deadlines may have moved)."""
         fin = self.state.apply(event)
         out: list[Output] = []
+        if not stirs_rules(event, fin):
+            return out, False
         if fin is not None and fin.round is not None and fin.duplicate_of is None:
             out.append(
                 RoundObservation(
@@ -55,7 +59,7 @@ class Watch:
             transition = rule.on_event(state, event, fin, now_us)
             if transition is not None:
                 self._record(transition, out)
-        return out
+        return out, True
 
     def on_timer(self, at_us: int) -> list[Output]:
         out: list[Output] = []
@@ -199,8 +203,10 @@ class Engine:
         out = self._move(event.time_us, inclusive=False)
         watch = self._watch(event.instance, event.time_us)
         assert self._now is not None
-        out.extend(watch.apply(event, self._now))
-        self._schedule(watch)
+        outputs, stirred = watch.apply(event, self._now)
+        out.extend(outputs)
+        if stirred or watch.waits_for_entry:
+            self._schedule(watch)
         return out
 
     def advance(self, now_us: int) -> list[Output]:

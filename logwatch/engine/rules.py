@@ -324,6 +324,23 @@ class RoundRegression(Rule):
         )
 
 
+def stirs_rules(event: Event, fin: Finalization | None) -> bool:
+    """Whether `event` may make a rule's transition, or move a rule's deadline other than
+    through the instance's liveness: a finalization, a leader-only event, a rival report,
+    a forwarded aggregate, anything a server or the aggregator writes. What a client
+    writes (most of an instance's lines) cannot: the rules read the clients it counts
+    only at the next finalization."""
+    return (
+        fin is not None
+        or event.leader_only
+        or event.role != "client"
+        or event.name in _STIRRING
+    )
+
+
+_STIRRING = frozenset((RIVAL_LEADER, FORWARDED_AGGREGATE))
+
+
 def instance_rules(instance: str, settings: RuleSettings) -> tuple[Rule, ...]:
     """A fresh set of the six rules for one instance, in the order they are evaluated."""
     kinds: tuple[tuple[str, type[Rule]], ...] = (
