@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
-from logwatch.records import Entry, Passing, Unreadable
+from logwatch.records import IDENTIFIER, UNIT, Entry, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.units import Writers
@@ -19,6 +19,11 @@ from logwatch.units import Writers
 _NO_MULTI: dict[str, tuple[str, ...]] = {}
 # Distinct unit names remembered; hostile input may bring endless ones.
 _UNITS_KEPT = 4096
+# Times of entries read through the matches whose twin in the full walk is still to
+# come; only a damaged journal leaves any behind.
+_OWED_KEPT = 4096
+# A unit no journal holds: matches that select nothing.
+_NO_UNIT = "logwatch-no-unit.invalid"
 _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
 
 
@@ -42,8 +47,9 @@ def open_journal(
             "(pip install systemd-python); or capture with journalctl -o export"
         ) from None
     skipped: list[Unreadable] = []
+    files = list(files)
     try:
-        reader = journal.Reader(files=list(files))
+        reader = journal.Reader(files=files)
     except OSError as exc:
         # One bad file makes sd-journal refuse them all: find it and read the rest.
         good: list[str] = []
@@ -60,7 +66,12 @@ def open_journal(
                 f"{origin}: cannot read as a journal ({exc.strerror or exc}); "
                 "the file is truncated or corrupt"
             ) from None
-        reader = journal.Reader(files=good)
+        files = good
+        reader = journal.Reader(files=files)
+    if writers is not None:
+        ours = _reader_of(journal.Reader(files=list(files)), writers)
+        if ours is not None:
+            return itertools.chain(skipped, _two_readers(reader, ours, origin))
     return itertools.chain(skipped, _entries(reader, origin, writers))
 
 
@@ -134,6 +145,73 @@ def _entries(
                 yield Unreadable(origin, "unreadable journal entry", str(exc))
     finally:
         reader.close()
+
+
+def _reader_of(reader: Any, writers: Writers) -> Any | None:
+    """`reader` with journal matches on zipnet's units and syslog identifiers, or None
+    (closed) when the journal's unit or identifier values cannot be listed."""
+    try:
+        units = [u for u in reader.query_unique(UNIT) if writers.unit(u)]
+        names = [i for i in reader.query_unique(IDENTIFIER) if writers.identifier(i)]
+        for unit in units:
+            reader.add_match(**{UNIT: unit})
+        if names:
+            reader.add_disjunction()
+            for name in names:
+                reader.add_match(**{IDENTIFIER: name})
+    except (OSError, UnicodeDecodeError, ValueError):
+        reader.close()
+        return None
+    if not units and not names:
+        reader.add_match(**{UNIT: _NO_UNIT})
+    return reader
+
+
+def _two_readers(every: Any, ours: Any, origin: str) -> Iterator[Entry | Unreadable | Passing]:
+    """The entries of `every` as Passing, except those `ours` (the same files, with
+    journal matches on zipnet's writers) reads, which come read in full.
+
+    sd-journal finds the matched entries without reading the others, and `every` reads
+    only each entry's time: other programs' entries cost no field lookup at all. Both
+    walk the same order; an entry of `ours` comes as soon as `every` reaches its time,
+    and `every`'s entry at that time is then owed to it, so each entry counts once.
+    """
+    b_next, b_time = every._next, every._get_realtime
+    a_next, a_time_of, get_all, get_cursor = (
+        ours._next,
+        ours._get_realtime,
+        ours._get_all,
+        ours._get_cursor,
+    )
+    owed: dict[int, int] = {}
+    try:
+        a_time = a_time_of() if a_next() else None
+        while b_next():
+            t = b_time()
+            while a_time is not None and a_time <= t:
+                try:
+                    fields, multi = entry_fields(get_all())
+                    yield Entry(a_time, True, fields, get_cursor(), origin, multi)
+                except (OSError, UnicodeDecodeError) as exc:
+                    yield Unreadable(origin, "unreadable journal entry", str(exc))
+                if len(owed) >= _OWED_KEPT:
+                    owed.clear()
+                owed[a_time] = owed.get(a_time, 0) + 1
+                a_time = a_time_of() if a_next() else None
+            due = owed.get(t)
+            if due is None:
+                yield t
+            elif due == 1:
+                del owed[t]
+            else:
+                owed[t] = due - 1
+        while a_time is not None:  # `every` stopped early (a damaged file): the rest
+            fields, multi = entry_fields(get_all())
+            yield Entry(a_time, True, fields, get_cursor(), origin, multi)
+            a_time = a_time_of() if a_next() else None
+    finally:
+        every.close()
+        ours.close()
 
 
 def read_journal_stream(
