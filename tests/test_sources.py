@@ -322,6 +322,24 @@ def test_writers_pass_other_programs_entries_on_as_their_time(captures: Captures
         assert Counter(_when(t, fmt) for t in passed) == Counter(_when(r[0], fmt) for r in theirs)
 
 
+def test_entries_at_one_instant_are_each_read_once_with_writers(captures: Captures) -> None:
+    # The journal reader walks zipnet's entries (through journal matches) and everyone's
+    # times side by side: entries of both at the very same µs must each come once.
+    ours = [x for x in LINES if x.unit is None][:30]
+    twins = [
+        LogLine(x.time_us, "", "", x.host, "INFO", "", "same µs", unit="cron.service", ident="cron")
+        for x in ours
+    ]
+    directory = captures.journal(simulate.merge(ours, twins, twins[:5]), "full")
+    items = list(open_inputs([str(directory)], writers=Writers(UnitTemplate())))
+    entries = _entries(items)
+    assert Counter(_seen(e, "journal") for e in entries) == Counter(
+        _want(r, "journal") for r in _expected(ours, "full")
+    )
+    passed = [i for i in items if i.__class__ is int]
+    assert Counter(passed) == Counter(x.time_us for x in [*twins, *twins[:5]])
+
+
 def test_a_corrupt_journal_file_in_a_directory_is_skipped(make_capture: MakeCapture) -> None:
     directory = make_capture(LINES, "full", "journal")  # this test's own copy
     victim = directory / "remote-srv3.journal"
