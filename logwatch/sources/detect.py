@@ -148,6 +148,9 @@ def journal_files(directory: Path) -> tuple[str, ...]:
     machine-id directories of /var/log/journal), sorted."""
     found: list[str] = []
     try:
+        # glob() yields nothing from a directory it may not list: ask first, so that
+        # is said as what it is.
+        os.listdir(directory)
         for pattern in ("*.journal", "*.journal~", "*/*.journal", "*/*.journal~"):
             found.extend(str(p) for p in directory.glob(pattern) if p.is_file())
     except PermissionError:

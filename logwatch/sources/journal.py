@@ -13,6 +13,7 @@ from typing import Any
 from logwatch.errors import InputError
 from logwatch.records import IDENTIFIER, UNIT, Entry, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
+from logwatch.sources.journal_header import declared_entries, padded_copy
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.units import Writers
 
@@ -47,6 +48,8 @@ def open_journal(
             "(pip install systemd-python); or capture with journalctl -o export"
         ) from None
     skipped: list[Unreadable] = []
+    copies: list[str] = []
+    cut_short: list[str] = []
     files = list(files)
     try:
         reader = journal.Reader(files=files)
@@ -57,6 +60,16 @@ def open_journal(
             try:
                 journal.Reader(files=[name]).close()
             except OSError as bad:
+                copy = padded_copy(name)
+                if copy is not None and _opens(journal, copy):
+                    # Cut short (a full disk, a copy stopped halfway): what it holds is
+                    # read; what it lost is counted below, against its header.
+                    copies.append(copy)
+                    cut_short.append(name)
+                    good.append(copy)
+                    continue
+                if copy is not None:
+                    os.unlink(copy)
                 reason = "journal file truncated or corrupt, skipped"
                 skipped.append(Unreadable(origin, reason, f"{name}: {bad.strerror or bad}"))
             else:
@@ -68,11 +81,48 @@ def open_journal(
             ) from None
         files = good
         reader = journal.Reader(files=files)
+    # Counted before reading: a file still written to declares more by the end.
+    declared = declared_entries(files)
+    entries: Iterator[Entry | Unreadable | Passing] | None = None
     if writers is not None:
         ours = _reader_of(journal.Reader(files=list(files)), writers)
         if ours is not None:
-            return itertools.chain(skipped, _two_readers(reader, ours, origin))
-    return itertools.chain(skipped, _entries(reader, origin, writers))
+            entries = _two_readers(reader, ours, origin)
+    if entries is None:
+        entries = _entries(reader, origin, writers)
+    return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
+
+
+def _opens(journal: Any, path: str) -> bool:
+    try:
+        journal.Reader(files=[path]).close()
+    except OSError:
+        return False
+    return True
+
+
+def _counted(
+    entries: Iterator[Entry | Unreadable | Passing],
+    declared: int | None,
+    copies: list[str],
+    cut_short: list[str],
+    origin: str,
+) -> Iterator[Entry | Unreadable | Passing]:
+    """`entries`, then one Unreadable for each entry of the `declared` that sd-journal
+    did not give (it steps over an entry it cannot read without a word); the padded
+    copies are removed at the end."""
+    read = 0
+    try:
+        for item in entries:
+            read += 1
+            yield item
+        if declared is not None:
+            cut = ", ".join(f"{name} (cut short)" for name in cut_short)
+            for _ in range(declared - read):
+                yield Unreadable(origin, "journal entry lost to damage", cut)
+    finally:
+        for copy in copies:
+            os.unlink(copy)
 
 
 def entry_fields(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:

@@ -193,16 +193,21 @@ def read_text(
             yield Unreadable(origin, f"not a {fmt} line", sample_text(line))
             continue
         g = m.groups()
-        if stamps is None:
-            time_us, exact = clock(g)
-        else:
-            stamp = text[: m.start(_HOST)]
-            known = stamps.get(stamp)
-            if known is None:
-                if len(stamps) >= _STAMPS_KEPT:
-                    stamps.clear()
-                known = stamps[stamp] = clock(g)
-            time_us, exact = known
+        try:
+            if stamps is None:
+                time_us, exact = clock(g)
+            else:
+                stamp = text[: m.start(_HOST)]
+                known = stamps.get(stamp)
+                if known is None:
+                    if len(stamps) >= _STAMPS_KEPT:
+                        stamps.clear()
+                    known = stamps[stamp] = clock(g)
+                time_us, exact = known
+        except ValueError:  # a date that does not exist (month 31, day 0)
+            passing = False
+            yield Unreadable(origin, f"not a {fmt} line", sample_text(line))
+            continue
         host, name, pid = g[-3:]
         is_unit = units and name is not None and name.endswith(_UNIT_SUFFIXES)
         if writers is not None and not (
