@@ -61,7 +61,7 @@ def open_journal(
                 journal.Reader(files=[name]).close()
             except OSError as bad:
                 copy = padded_copy(name)
-                if copy is not None and _opens(journal, copy):
+                if copy is not None and _holds_entries(journal, copy):
                     # Cut short (a full disk, a copy stopped halfway): what it holds is
                     # read; what it lost is counted below, against its header.
                     copies.append(copy)
@@ -87,18 +87,24 @@ def open_journal(
     if writers is not None:
         ours = _reader_of(journal.Reader(files=list(files)), writers)
         if ours is not None:
-            entries = _two_readers(reader, ours, origin)
+            entries = _two_readers(reader, ours, origin, writers)
     if entries is None:
         entries = _entries(reader, origin, writers)
     return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
 
 
-def _opens(journal: Any, path: str) -> bool:
+def _holds_entries(journal: Any, path: str) -> bool:
+    """Whether sd-journal opens `path` and finds an entry in it."""
     try:
-        journal.Reader(files=[path]).close()
+        reader = journal.Reader(files=[path])
     except OSError:
         return False
-    return True
+    try:
+        return bool(reader._next())
+    except OSError:
+        return False
+    finally:
+        reader.close()
 
 
 def _counted(
@@ -169,24 +175,13 @@ def _entries(
     # that, and those entries are never read further.
     nxt, get, get_all = reader._next, reader._get, reader._get_all
     realtime, get_cursor = reader._get_realtime, reader._get_cursor
-    ours: dict[bytes, bool] = {}
+    theirs = _Theirs(get, writers) if writers is not None else None
     try:
         while nxt():
             try:
-                if writers is not None:
-                    try:
-                        unit = get("_SYSTEMD_UNIT")
-                    except KeyError:
-                        pass
-                    else:
-                        mine = ours.get(unit)
-                        if mine is None:
-                            if len(ours) >= _UNITS_KEPT:
-                                ours.clear()
-                            mine = ours[unit] = writers.unit(unit.decode("utf-8", "replace"))
-                        if not mine:
-                            yield realtime()
-                            continue
+                if theirs is not None and theirs():
+                    yield realtime()
+                    continue
                 fields, multi = entry_fields(get_all())
                 yield Entry(realtime(), True, fields, get_cursor(), origin, multi)
             except (OSError, UnicodeDecodeError) as exc:
@@ -195,6 +190,30 @@ def _entries(
                 yield Unreadable(origin, "unreadable journal entry", str(exc))
     finally:
         reader.close()
+
+
+class _Theirs:
+    """`theirs()`: whether the reader's current entry is surely another program's, by one
+    lookup of its unit (an entry without one is left to decode)."""
+
+    __slots__ = ("_get", "_ours", "_writers")
+
+    def __init__(self, get: Any, writers: Writers) -> None:
+        self._get = get
+        self._writers = writers
+        self._ours: dict[bytes, bool] = {}
+
+    def __call__(self) -> bool:
+        try:
+            unit = self._get(UNIT)
+        except KeyError:
+            return False
+        mine = self._ours.get(unit)
+        if mine is None:
+            if len(self._ours) >= _UNITS_KEPT:
+                self._ours.clear()
+            mine = self._ours[unit] = self._writers.unit(unit.decode("utf-8", "replace"))
+        return not mine
 
 
 def _reader_of(reader: Any, writers: Writers) -> Any | None:
@@ -217,7 +236,9 @@ def _reader_of(reader: Any, writers: Writers) -> Any | None:
     return reader
 
 
-def _two_readers(every: Any, ours: Any, origin: str) -> Iterator[Entry | Unreadable | Passing]:
+def _two_readers(
+    every: Any, ours: Any, origin: str, writers: Writers
+) -> Iterator[Entry | Unreadable | Passing]:
     """The entries of `every` as Passing, except those `ours` (the same files, with
     journal matches on zipnet's writers) reads, which come read in full.
 
@@ -225,8 +246,11 @@ def _two_readers(every: Any, ours: Any, origin: str) -> Iterator[Entry | Unreada
     only each entry's time: other programs' entries cost no field lookup at all. Both
     walk the same order; an entry of `ours` comes as soon as `every` reaches its time,
     and `every`'s entry at that time is then owed to it, so each entry counts once.
+    Once `ours` ends (at its last entry, or early, at a damaged one, where a walk with
+    matches stops), `every`'s remaining entries are told apart by their unit.
     """
     b_next, b_time = every._next, every._get_realtime
+    theirs = _Theirs(every._get, writers)
     a_next, a_time_of, get_all, get_cursor = (
         ours._next,
         ours._get_realtime,
@@ -249,12 +273,19 @@ def _two_readers(every: Any, ours: Any, origin: str) -> Iterator[Entry | Unreada
                 owed[a_time] = owed.get(a_time, 0) + 1
                 a_time = a_time_of() if a_next() else None
             due = owed.get(t)
-            if due is None:
+            if due is not None:
+                if due == 1:
+                    del owed[t]
+                else:
+                    owed[t] = due - 1
+            elif a_time is not None or theirs():
                 yield t
-            elif due == 1:
-                del owed[t]
             else:
-                owed[t] = due - 1
+                try:
+                    fields, multi = entry_fields(every._get_all())
+                    yield Entry(t, True, fields, every._get_cursor(), origin, multi)
+                except (OSError, UnicodeDecodeError) as exc:
+                    yield Unreadable(origin, "unreadable journal entry", str(exc))
         while a_time is not None:  # `every` stopped early (a damaged file): the rest
             fields, multi = entry_fields(get_all())
             yield Entry(a_time, True, fields, get_cursor(), origin, multi)

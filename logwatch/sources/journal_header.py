@@ -18,6 +18,7 @@ _HEADER_SIZE = slice(88, 96)
 _ARENA_SIZE = slice(96, 104)
 _N_ENTRIES = slice(152, 160)
 _HEADER_READ = 160
+_ENTRY_MIN = 64  # bytes of the smallest entry object: its header and fixed fields
 
 
 def _header(path: str) -> bytes | None:
@@ -40,7 +41,11 @@ def declared_entries(paths: Iterable[str]) -> int | None:
         head = _header(path)
         if head is None or head[_STATE] == _ONLINE:
             return None
-        seen[head[_FILE_ID]] = int.from_bytes(head[_N_ENTRIES], "little")
+        count = int.from_bytes(head[_N_ENTRIES], "little")
+        arena = int.from_bytes(head[_ARENA_SIZE], "little")
+        if count > arena // _ENTRY_MIN:  # more than the file could hold: a damaged header
+            return None
+        seen[head[_FILE_ID]] = count
     return sum(seen.values())
 
 
