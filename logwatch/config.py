@@ -35,7 +35,12 @@ def load_config(path: Path | None) -> Config:
     """The config file at `path`, or the default one if it exists, or defaults."""
     explicit = path is not None
     p = (path or DEFAULT_CONFIG).expanduser()
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except OSError as e:
+        # A HOME that is not ours to read (`sudo -u` keeps HOME): say so, in one line.
+        raise UsageError(f"{p}: cannot read config: {e.strerror or e}") from None
+    if not exists:
         if explicit:
             raise UsageError(f"{p}: no such config file")
         return Config()

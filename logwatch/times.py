@@ -45,10 +45,23 @@ def parse_duration(text: str) -> float:
     return total
 
 
+_FIRST_US = -62_135_596_800 * US  # 0001-01-01T00:00:00Z
+_LAST_US = 253_402_300_800 * US - 1  # 9999-12-31T23:59:59.999999Z
+
+
 def format_time(us: int) -> str:
-    """RFC 3339 in UTC with µs, as the JSON contract wants: `2026-11-25T10:05:07.000000Z`."""
-    secs, frac = divmod(us, US)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:06d}Z"
+    """RFC 3339 in UTC with µs, as the JSON contract wants: `2026-11-25T10:05:07.000000Z`.
+
+    A time outside years 1-9999 (only a broken or hostile capture has one) is shown as the
+    nearest end of that range, never as an error.
+    """
+    secs, frac = divmod(min(max(us, _FIRST_US), _LAST_US), US)
+    t = time.gmtime(secs)
+    # Not strftime("%Y"): it writes year 26 as "26", which no longer sorts as text.
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{frac:06d}Z"
+    )
 
 
 def parse_time(text: str, now_us: int) -> int:

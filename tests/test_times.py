@@ -39,3 +39,11 @@ def test_parse_time_relative_and_absolute() -> None:
     assert parse_time("2026-11-25 10:00:00", now) == iso_to_us("2026-11-25T10:00:00.000000Z")
     with pytest.raises(UsageError):
         parse_time("the day after", now)
+
+
+def test_format_time_keeps_four_digit_years_and_never_fails() -> None:
+    # Broken captures carry any time at all: year 26, year 5138, before the epoch.
+    assert format_time(-61_353_000_000 * US) == "0025-10-19T20:00:00.000000Z"
+    assert format_time(10**20) == "9999-12-31T23:59:59.999999Z"
+    assert format_time(-(10**20)) == "0001-01-01T00:00:00.000000Z"
+    assert format_time(-1) == "1969-12-31T23:59:59.999999Z"

@@ -282,7 +282,10 @@ def run_follow(
         _warm_up(follow, stop)
         for name in names:
             engine.start_watch(name, max(now, engine.now_us or now))
-        follow.announce_active()
+        if follow.live_from_us:
+            # The warm-up was silent; after a cursor or --since it was shown, so its
+            # alerts were reported once already.
+            follow.announce_active()
         last_save = time.monotonic()
         while not stop.stop:
             items = live.poll(TICK_S)

@@ -79,11 +79,19 @@ def run_replay(
         emit(engine.advance(engine.now_us))
 
     notes = _notes(engine, settings)
+    # A user pattern's regex stopped by the match timeout: per pattern, or nobody learns it.
+    timeouts = {n: c.timeouts for n, c in reading.matcher.counts().items() if c.timeouts}
+    notes += [
+        f"pattern {name}: its regex timed out on {count} line(s), which it did not match "
+        "(simplify the pattern)"
+        for name, count in timeouts.items()
+    ]
     if report:
         _print_report(engine, tally, notes, output)
         return 0
     summary: dict[str, Any] = engine.summary().to_json()
     summary.update(tally.to_json())
+    summary["timeouts"] = timeouts
     summary["notes"] = notes
     assert sink is not None
     sink.close(summary)

@@ -330,12 +330,7 @@ def stirs_rules(event: Event, fin: Finalization | None) -> bool:
     a forwarded aggregate, anything a server or the aggregator writes. What a client
     writes (most of an instance's lines) cannot: the rules read the clients it counts
     only at the next finalization."""
-    return (
-        fin is not None
-        or event.leader_only
-        or event.role != "client"
-        or event.name in _STIRRING
-    )
+    return fin is not None or event.leader_only or event.role != "client" or event.name in _STIRRING
 
 
 _STIRRING = frozenset((RIVAL_LEADER, FORWARDED_AGGREGATE))

@@ -222,6 +222,11 @@ class InstanceState:
             self.last_rival_us = _later(self.last_rival_us, at)
             self.rival = (host, str(fields.get("other_leader", "?")), fields.get("term", "?"))
         elif name == ROUND_FINALIZED:
+            round_ = _int(fields.get("round"))
+            if round_ is not None and self._round_hosts.get(round_) == (host, at):
+                # The very same entry again (overlapping captures, a journal file copied):
+                # a round counts once.
+                return None
             return self._finalized(event, host)
         return None
 

@@ -85,6 +85,16 @@ def check_journal_access(
     sd-journal itself would open such a journal without complaint and show nothing,
     which looks like a silent instance instead of a mistake.
     """
+    try:
+        _check_journal_access(directory, files)
+    except PermissionError as e:
+        # A directory on the way that may not be entered: even looking is refused.
+        raise InputError(f"{e.filename}: permission denied: {PERMISSION_HINT}") from None
+
+
+def _check_journal_access(
+    directory: str | os.PathLike[str] | None, files: Sequence[str | os.PathLike[str]] | None
+) -> None:
     if files:
         for name in files:
             path = Path(name)
@@ -97,6 +107,9 @@ def check_journal_access(
         root = Path(directory)
         if not root.is_dir():
             raise InputError(f"{root}: no such directory")
+        if not os.access(root, os.R_OK | os.X_OK):
+            # Not listable: it would look empty, not forbidden.
+            raise InputError(f"{root}: permission denied: {PERMISSION_HINT}")
         found = journal_files([root])
         if not found:
             raise InputError(f"{root}: no journal files (*.journal) in it")

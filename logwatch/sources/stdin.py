@@ -25,13 +25,20 @@ class StdinFollower:
 
         self._items: queue.Queue[Entry | Unreadable | None] = queue.Queue(maxsize=BACKLOG)
         self._done = False
+        self._error: BaseException | None = None
         items = open_inputs(["-"], fmt)
         self._thread = threading.Thread(target=self._pump, args=(items,), daemon=True)
 
     def _pump(self, items: Iterator[Entry | Unreadable]) -> None:
-        for item in items:
-            self._items.put(item)
-        self._items.put(None)
+        try:
+            for item in items:
+                self._items.put(item)
+        except BaseException as exc:
+            # Raised where the entries are taken, as it would be without the thread;
+            # the end is still marked, or the follow would wait for it forever.
+            self._error = exc
+        finally:
+            self._items.put(None)
 
     def start(self, **_: Any) -> StartPoint:
         self._thread.start()
@@ -40,6 +47,10 @@ class StdinFollower:
     def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
         out: list[Entry | Unreadable] = []
         if self._done:
+            if self._error is not None:
+                # The entries read before it were handed out last time.
+                error, self._error = self._error, None
+                raise error
             time.sleep(timeout_s)
             return out
         try:
@@ -58,8 +69,9 @@ class StdinFollower:
 
     @property
     def finished(self) -> bool:
-        """The pipe has closed and everything in it was handed out."""
-        return self._done
+        """The pipe has closed and everything in it was handed out (a reader's error
+        too: the next poll raises it)."""
+        return self._done and self._error is None
 
     @property
     def cursor(self) -> str | None:
