@@ -6,6 +6,7 @@ import io
 import itertools
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -388,3 +389,46 @@ def test_live_in_a_real_terminal(tmp_path: Path, width: int, height: int) -> Non
         assert "pwned" not in tmux("display-message", "-p", "-t", "dash", "#{pane_title}")
     finally:
         tmux.kill()
+
+
+HOSTILE_CORPUS = Path(__file__).parent / "fixtures" / "hostile" / "escapes.export"
+LOGWATCH = str(Path(sys.executable).with_name("logwatch"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (200, 50)])
+def test_the_follow_dashboard_shows_hostile_log_text_inert(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    # The real `logwatch follow` on a terminal, fed the hostile corpus (OSC title change,
+    # screen clear, CSI, C1 CSI, rich markup, U+202E in a leader's host name, a rival
+    # report and client lines; tests/fixtures/hostile): the title stays, what was on the
+    # screen stays, and the text shows escaped.
+    follow = shlex.join(
+        [LOGWATCH, "follow", "-", "--since", "2026-11-25T00:00:00Z", "--round-period", "2s",
+         "--round-deadline", "1s"]
+    )  # fmt: skip
+    corpus = shlex.quote(str(HOSTILE_CORPUS))
+    script = f"sleep 0.5; echo BEFORE-LOGWATCH; {follow} < {corpus}; echo exit=$?"
+    tmux = Tmux(tmp_path)
+    try:
+        size = ["-x", str(width), "-y", str(height)]
+        keep = ["set-option", "-t", "dash", "remain-on-exit", "on"]
+        title = ["select-pane", "-t", "dash", "-T", "the title before"]
+        tmux("new-session", "-d", "-s", "dash", *size, "sh", "-c", script, ";", *keep, ";", *title)
+        tmux.wait_for("#{pane_dead}", timeout=30)
+        final = tmux.screen(history=True)
+        assert tmux("display-message", "-p", "-t", "dash", "#{pane_title}") == "the title before\n"
+    finally:
+        tmux.kill()
+    lines = final.rstrip("\n").splitlines()
+    assert lines[0] == "BEFORE-LOGWATCH"  # no screen clear reached the terminal
+    assert lines[1].startswith("logwatch follow  ") and "summary: 73 entries" in final
+    assert "exit=0" in lines
+    assert max(len(line) for line in lines) <= width
+    assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(final)
+    assert "[blink]srv1\\e]0;p" in final  # the leader's host name, cut to fit
+    if width >= 200:
+        assert "\\u202e" in final
+        rival = "other leader [bold red]alarm[/bold red]\\u202egnp.exe\\x9b31m (term 1)"
+        assert rival in final
+        assert "[blink]srv1\\e]0;pwned\\x07\\u202e[/blink]" in final
