@@ -13,4 +13,5 @@ bench:
 
 fuzz:
 	bash scripts/setup.sh
+	.venv/bin/pip install -q -e '.[fuzz]'
 	.venv/bin/python fuzz/decoders.py $(ARGS)
