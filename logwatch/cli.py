@@ -286,17 +286,23 @@ def check(
     from logwatch.commands.check import run_check
     from logwatch.commands.follow import SourceOptions
 
-    code = run_check(
-        instances=instances,
-        source=SourceOptions(directory, tuple(file or ()), journalctl, False),
-        since=since,
-        round_period=round_period,
-        round_deadline=round_deadline,
-        expect_clients=expect_clients,
-        output=output.value,
-        pattern_dirs=patterns or [],
-        config_path=config,
-    )
+    try:
+        code = run_check(
+            instances=instances,
+            source=SourceOptions(directory, tuple(file or ()), journalctl, False),
+            since=since,
+            round_period=round_period,
+            round_deadline=round_deadline,
+            expect_clients=expect_clients,
+            output=output.value,
+            pattern_dirs=patterns or [],
+            config_path=config,
+        )
+    except LogwatchError as e:
+        # A check that cannot look says UNKNOWN, as a Nagios plugin must: 2 would page
+        # as CRITICAL for a typo in a path.
+        print(f"logwatch: {e}", file=sys.stderr)
+        raise typer.Exit(3) from None
     raise typer.Exit(code)
 
 
