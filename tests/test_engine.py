@@ -443,3 +443,25 @@ def test_client_events_skip_the_rules_without_changing_a_single_output(
             "aggregator_silent",
             "round_regression",
         }
+
+
+def test_a_client_far_ahead_does_not_drag_the_clock() -> None:
+    # A client's clock is its own: ten minutes ahead, it must not fire every stall.
+    run = Run()
+    nxt = run.rounds(0, 10, first=1)
+    run.feed("sealed_envelope", 611, host="client1", role="client", round=nxt)
+    run.out += run.engine.observe(INST, us(612), "client")  # its unmatched line, as far ahead
+    assert run.engine.now_us == us(10)
+    run.rounds(12, 20, first=nxt)
+    run.advance(20)
+    assert run.alerts() == []
+
+
+def test_clients_writing_on_in_time_carry_the_clock() -> None:
+    # The servers are gone, the clients go on: their entries, each a moment after the
+    # last, still move the clock, and the stall fires at its deadline.
+    run = Run()
+    run.rounds(0, 10, first=1)
+    for i in range(40):
+        run.feed("sealed_envelope", 10.5 + i * 0.5, host=f"client{i % 3}", role="client", round=7)
+    assert run.alerts("round_stall") == [("round_stall", "firing", 17.0)]

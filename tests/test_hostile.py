@@ -69,13 +69,6 @@ ALL_READERS = frozenset(
 )  # fmt: skip
 REPLAYS = frozenset(c for c in ALL_READERS if c.startswith("replay"))
 KNOWN_BUGS: dict[str, tuple[frozenset[str], str]] = {
-    "clock-ahead.export": (
-        REPLAYS,
-        "engine: an untrusted client's clock 10 minutes ahead moves the one clock with its "
-        "first entry: round_stall fires before any round is due and never resolves (every "
-        "later finalization is 'late'), aggregator_silent fires too; any client can do this "
-        "to every instance in the journal",
-    ),
     "clock-skew.export": (
         REPLAYS,
         "engine: the capture's first entry, from a host 5 minutes behind, starts the watch "

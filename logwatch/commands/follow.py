@@ -137,7 +137,7 @@ class Follow:
             record, event = step
             hush = quiet or record.time_us < self.live_from_us
             if event is None:
-                self._emit(self.engine.observe(record.instance, record.time_us), hush)
+                self._emit(self.engine.observe(record.instance, record.time_us, record.role), hush)
             else:
                 self._emit(self.engine.feed(event), hush)  # feeding counts as observing
 

@@ -69,7 +69,7 @@ def run_replay(
             continue
         record, event = step
         if event is None:
-            emit(engine.observe(record.instance, record.time_us))
+            emit(engine.observe(record.instance, record.time_us, record.role))
             continue
         emit(engine.feed(event))  # feeding counts as observing
         if want_events and sink is not None:

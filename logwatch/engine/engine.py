@@ -26,6 +26,8 @@ from logwatch.events import Event
 from logwatch.times import US
 
 TIMELINE: int = 500
+CLIENT_LEAD_US: int = US
+"""The furthest one client entry moves the one clock ahead."""
 
 
 class Watch:
@@ -187,9 +189,10 @@ class Engine:
         """The clock: the latest time seen (None before any)."""
         return self._now
 
-    def observe(self, instance: str | None, time_us: int) -> list[Output]:
-        """A decoded record at `time_us`: moves the clock; the instance (if any) is alive."""
-        out = self._move(time_us, inclusive=False)
+    def observe(self, instance: str | None, time_us: int, role: str | None = None) -> list[Output]:
+        """A decoded record at `time_us`, of a writer in `role`: moves the clock; the
+        instance (if any) is alive."""
+        out = self._move(self._clock_time(time_us, role), inclusive=False)
         if instance is not None:
             watch = self._watch(instance, time_us)
             watch.state.touch(time_us)
@@ -200,7 +203,7 @@ class Engine:
 
     def feed(self, event: Event) -> list[Output]:
         """A matched event: moves the clock, updates its instance, runs its rules."""
-        out = self._move(event.time_us, inclusive=False)
+        out = self._move(self._clock_time(event.time_us, event.role), inclusive=False)
         watch = self._watch(event.instance, event.time_us)
         assert self._now is not None
         outputs, stirred = watch.apply(event, self._now)
@@ -248,6 +251,16 @@ class Engine:
 
     def _schedule(self, watch: Watch) -> None:
         self._timers.schedule(watch.index, watch.deadline(self._now))
+
+    def _clock_time(self, time_us: int, role: str | None) -> int:
+        """How far an entry at `time_us` moves the clock. A client's clock is its own and
+        clients are untrusted: one far ahead would fire every instance's stall at once
+        and make every later round late, so a client moves the clock by CLIENT_LEAD_US at
+        most (clients writing on, in time, still carry it along)."""
+        now = self._now
+        if role == "client" and now is not None and time_us > now + CLIENT_LEAD_US:
+            return now
+        return time_us
 
     def _move(self, time_us: int, *, inclusive: bool) -> list[Output]:
         out: list[Output] = []
