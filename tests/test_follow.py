@@ -265,3 +265,43 @@ def test_sighup_reloads_patterns_and_keeps_the_old_ones_when_broken(
     assert any("reload failed, keeping the old patterns" in x and "mine.toml" in x for x in lines)
     assert lines.count("logwatch: patterns and config reloaded") == 1
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("live_from_s", [0, 100])
+def test_an_alert_shown_while_warming_up_is_not_announced_again(live_from_s: int) -> None:
+    # The warm-up hushes what happened before the start; what is stamped after it (piped
+    # entries, a backlog past a cursor) is shown as it comes, and must not be announced
+    # a second time when the warm-up ends. Driven in-process: the source is not read.
+    from logwatch.commands.common import build_reading
+    from logwatch.commands.follow import Follow
+    from logwatch.engine import AlertTransition, Engine, RuleSettings
+    from logwatch.records import Entry
+    from logwatch.simulate import render
+
+    lines = Scenario(INSTANCE, period_s=P, servers=3, clients=2).start().rounds(4)
+    lines = lines.silence(10).rounds(1).lines()
+    entries = [
+        Entry(x.time_us, True, {"MESSAGE": render(x, "full"), "_SYSTEMD_UNIT": x.unit_name,
+                                "_HOSTNAME": x.host})
+        for x in lines
+    ]  # fmt: skip
+    shown: list[Any] = []
+
+    class Sink:
+        def emit(self, output: Any) -> None:
+            shown.append(output)
+
+    start = lines[0].time_us
+    follow = Follow(
+        source=None,  # type: ignore[arg-type]
+        reading=build_reading(instances=[INSTANCE], pattern_dirs_opt=[], config_path=None),
+        engine=Engine(RuleSettings(round_period_s=P, round_deadline_s=D)),
+        sink=Sink(),  # type: ignore[arg-type]
+        instances=[INSTANCE],
+        want_rounds=False,
+        live_from_us=start + live_from_s * US,  # 100 s: after every entry, all hushed
+    )
+    follow.feed(entries[: len(entries) - 1])  # the stall fires; the last round is to come
+    follow.announce_active()
+    stalls = [(o.alert, o.state) for o in shown if isinstance(o, AlertTransition)]
+    assert stalls.count(("round_stall", "firing")) == 1

@@ -122,6 +122,9 @@ class Follow:
     on_tick: Callable[[Engine, int], None] | None = None
     tally: Tally = field(default_factory=Tally)
     live_from_us: int = 0
+    # Alert transitions shown while warming up (entries stamped after the start are
+    # shown then): announce_active must not show them twice. None once it has run.
+    shown: set[int] | None = field(default_factory=set)
 
     def feed(self, items: list[Entry | Unreadable], *, quiet: bool = False) -> None:
         """Push entries through; outputs of entries before `live_from_us` (the warm-up)
@@ -147,6 +150,8 @@ class Follow:
         for o in outputs:
             if self.want_rounds or not isinstance(o, RoundObservation):
                 self.sink.emit(o)
+                if self.shown is not None and isinstance(o, AlertTransition):
+                    self.shown.add(id(o))
 
     def tick(self, now_us: int) -> None:
         """The wall clock moved: fire due timers."""
@@ -155,7 +160,9 @@ class Follow:
             self.on_tick(self.engine, now_us)
 
     def announce_active(self) -> None:
-        """After the silent warm-up: what is already pending or firing is reported now."""
+        """After the silent warm-up: what is already pending or firing, and was not
+        shown yet, is reported now."""
+        shown, self.shown = self.shown or set(), None
         for view in self.engine.instances():
             active = {a.alert for a in view.active_alerts}
             latest: dict[str, AlertTransition] = {}
@@ -163,7 +170,8 @@ class Follow:
                 if t.alert in active:
                     latest[t.alert] = t
             for t in latest.values():
-                self.sink.emit(t)
+                if id(t) not in shown:
+                    self.sink.emit(t)
 
 
 def make_sink(
@@ -282,10 +290,7 @@ def run_follow(
         _warm_up(follow, stop)
         for name in names:
             engine.start_watch(name, max(now, engine.now_us or now))
-        if follow.live_from_us:
-            # The warm-up was silent; after a cursor or --since it was shown, so its
-            # alerts were reported once already.
-            follow.announce_active()
+        follow.announce_active()
         last_save = time.monotonic()
         while not stop.stop:
             items = live.poll(TICK_S)
