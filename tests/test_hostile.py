@@ -811,12 +811,20 @@ def test_unknown_bytes_piped_into_follow_are_exit_2_and_one_line(tmp_path: Path)
 def _cli_as_nobody(argv: Sequence[str], home: str = "/nonexistent") -> Callable[[], str]:
     """The CLI's entry point run in this process (forked, as nobody): exit code, output.
     Everything it imports must be imported already: nobody cannot read this interpreter's
-    standard library."""
+    standard library. Nor, when the checkout lives in root's home, the default pattern
+    files: they are loaded here, as the test's user, and handed over (a stand-in for
+    what no real part can do here: install logwatch where nobody can read it)."""
+    from logwatch.commands import common
+    from logwatch.pattern_files import load_patterns, pattern_dirs
+
+    defaults = load_patterns(pattern_dirs([]))
 
     def run() -> str:
         import contextlib
         import io
 
+        common.pattern_dirs = lambda extra: []  # type: ignore[assignment]
+        common.load_patterns = lambda dirs: defaults  # type: ignore[assignment]
         out, err = io.StringIO(), io.StringIO()
         code: object = 0
         sys.argv = ["logwatch", *argv]
