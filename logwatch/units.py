@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from logwatch.errors import UsageError
 
@@ -76,12 +77,13 @@ class Writers:
     instances: if given, only these instances' units are wanted.
     """
 
-    __slots__ = ("_identifiers", "_instances", "_template", "_units")
+    __slots__ = ("_identifiers", "_instances", "_raw_units", "_template", "_units")
 
     def __init__(self, template: UnitTemplate, instances: Collection[str] | None = None) -> None:
         self._template = template
         self._instances = None if instances is None else frozenset(instances)
         self._units: dict[str, bool] = {}
+        self._raw_units: dict[bytes, bool] = {}
         self._identifiers: dict[str, bool] = {}
 
     def unit(self, name: str) -> bool:
@@ -91,6 +93,14 @@ class Writers:
             who = self._template.parse(name)
             ours = who is not None and (self._instances is None or who[1] in self._instances)
             self._remember(self._units, name, ours)
+        return ours
+
+    def raw_unit(self, name: bytes) -> bool:
+        """`unit` of a name as the journal's bytes hold it, without decoding it each time."""
+        ours = self._raw_units.get(name)
+        if ours is None:
+            ours = self.unit(name.decode("utf-8", "replace"))
+            self._remember(self._raw_units, name, ours)
         return ours
 
     def identifier(self, name: str) -> bool:
@@ -103,7 +113,7 @@ class Writers:
         return ours
 
     @staticmethod
-    def _remember(cache: dict[str, bool], name: str, ours: bool) -> None:
+    def _remember(cache: dict[Any, bool], name: str | bytes, ours: bool) -> None:
         if len(cache) >= _NAMES_KEPT:
             cache.clear()
         cache[name] = ours

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 
-from logwatch.records import Entry, Unreadable
+from logwatch.records import NO_MULTI, Entry, Unreadable
 from logwatch.sources.fields import kept
 from logwatch.sources.stream import MAX_LINE, sample_text
 
 MAX_FIELD = 64 << 20
 """A binary field claiming more than this is taken as corrupt, not read into memory."""
 
-_NO_MULTI: dict[str, tuple[str, ...]] = {}
 _DROP, _TIME, _CURSOR, _OTHER = "", "\0time", "\0cursor", "\0other"
 _NAME_CACHE = 1024
 
@@ -55,7 +54,7 @@ def read_export(stream: io.BufferedIOBase, origin: str) -> Iterator[Entry | Unre
         line = readline(MAX_LINE)
         if line == b"\n" or not line:
             if started:
-                frozen = {k: tuple(v) for k, v in multi.items()} if multi else _NO_MULTI
+                frozen = {k: tuple(v) for k, v in multi.items()} if multi else NO_MULTI
                 yield Entry(time_us, time_us is not None, fields, cursor, origin, frozen)
                 fields, multi, cursor, time_us, started = {}, None, None, None, False
             if not line:

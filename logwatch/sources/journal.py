@@ -7,19 +7,16 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
-from logwatch.records import IDENTIFIER, UNIT, Entry, Passing, Unreadable
+from logwatch.records import IDENTIFIER, NO_MULTI, UNIT, Entry, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.journal_header import declared_entries, padded_copy
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.units import Writers
 
-_NO_MULTI: dict[str, tuple[str, ...]] = {}
-# Distinct unit names remembered; hostile input may bring endless ones.
-_UNITS_KEPT = 4096
 # Times of entries read through the matches whose twin in the full walk is still to
 # come; only a damaged journal leaves any behind.
 _OWED_KEPT = 4096
@@ -131,7 +128,7 @@ def _counted(
             os.unlink(copy)
 
 
-def entry_fields(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+def entry_fields(raw: dict[str, Any]) -> tuple[dict[str, str], Mapping[str, tuple[str, ...]]]:
     """(fields, multi) of an Entry, from one entry's `Reader._get_all()` (values bytes, or
     a list of bytes for a field the entry holds several times). Shared by the captured
     and the live journal readers so both make the same entries."""
@@ -145,11 +142,11 @@ def entry_fields(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[s
                 fields[key] = value.decode("utf-8", "replace")
             elif value is not None:
                 return _all_fields(raw)
-        return fields, _NO_MULTI
+        return fields, NO_MULTI
     return _all_fields(raw)
 
 
-def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], Mapping[str, tuple[str, ...]]]:
     fields: dict[str, str] = {}
     multi: dict[str, tuple[str, ...]] | None = None
     for key, value in raw.items():
@@ -163,7 +160,7 @@ def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[st
                 multi = multi or {}
                 multi[key] = values
                 fields[key] = values[-1]
-    return fields, multi or _NO_MULTI
+    return fields, multi or NO_MULTI
 
 
 def _entries(
@@ -173,47 +170,40 @@ def _entries(
     # is cheaper than a handful of _get() lookups, each a scan of its own; but one _get()
     # of the unit tells most of a journal (other services) from zipnet's for a tenth of
     # that, and those entries are never read further.
-    nxt, get, get_all = reader._next, reader._get, reader._get_all
-    realtime, get_cursor = reader._get_realtime, reader._get_cursor
-    theirs = _Theirs(get, writers) if writers is not None else None
+    nxt, get, realtime = reader._next, reader._get, reader._get_realtime
     try:
         while nxt():
             try:
-                if theirs is not None and theirs():
+                if writers is not None and _theirs(get, writers):
                     yield realtime()
                     continue
-                fields, multi = entry_fields(get_all())
-                yield Entry(realtime(), True, fields, get_cursor(), origin, multi)
             except (OSError, UnicodeDecodeError) as exc:
-                # A torn write or damaged object (the binding decodes field names as
-                # UTF-8): counted, and the next entry is read.
                 yield Unreadable(origin, "unreadable journal entry", str(exc))
+                continue
+            yield _entry(reader, realtime(), origin)
     finally:
         reader.close()
 
 
-class _Theirs:
-    """`theirs()`: whether the reader's current entry is surely another program's, by one
-    lookup of its unit (an entry without one is left to decode)."""
+def _entry(reader: Any, time_us: int, origin: str) -> Entry | Unreadable:
+    """The entry `reader` stands at, read in full."""
+    try:
+        fields, multi = entry_fields(reader._get_all())
+        return Entry(time_us, True, fields, reader._get_cursor(), origin, multi)
+    except (OSError, UnicodeDecodeError) as exc:
+        # A torn write or damaged object (the binding decodes field names as UTF-8):
+        # counted, and the next entry is read.
+        return Unreadable(origin, "unreadable journal entry", str(exc))
 
-    __slots__ = ("_get", "_ours", "_writers")
 
-    def __init__(self, get: Any, writers: Writers) -> None:
-        self._get = get
-        self._writers = writers
-        self._ours: dict[bytes, bool] = {}
-
-    def __call__(self) -> bool:
-        try:
-            unit = self._get(UNIT)
-        except KeyError:
-            return False
-        mine = self._ours.get(unit)
-        if mine is None:
-            if len(self._ours) >= _UNITS_KEPT:
-                self._ours.clear()
-            mine = self._ours[unit] = self._writers.unit(unit.decode("utf-8", "replace"))
-        return not mine
+def _theirs(get: Any, writers: Writers) -> bool:
+    """Whether the reader's current entry is surely another program's, by one lookup of
+    its unit (`get` is the reader's `_get`; an entry without a unit is left to decode)."""
+    try:
+        unit = get(UNIT)
+    except KeyError:
+        return False
+    return not writers.raw_unit(unit)
 
 
 def _reader_of(reader: Any, writers: Writers) -> Any | None:
@@ -249,25 +239,15 @@ def _two_readers(
     Once `ours` ends (at its last entry, or early, at a damaged one, where a walk with
     matches stops), `every`'s remaining entries are told apart by their unit.
     """
-    b_next, b_time = every._next, every._get_realtime
-    theirs = _Theirs(every._get, writers)
-    a_next, a_time_of, get_all, get_cursor = (
-        ours._next,
-        ours._get_realtime,
-        ours._get_all,
-        ours._get_cursor,
-    )
+    b_next, b_time, b_get = every._next, every._get_realtime, every._get
+    a_next, a_time_of = ours._next, ours._get_realtime
     owed: dict[int, int] = {}
     try:
         a_time = a_time_of() if a_next() else None
         while b_next():
             t = b_time()
             while a_time is not None and a_time <= t:
-                try:
-                    fields, multi = entry_fields(get_all())
-                    yield Entry(a_time, True, fields, get_cursor(), origin, multi)
-                except (OSError, UnicodeDecodeError) as exc:
-                    yield Unreadable(origin, "unreadable journal entry", str(exc))
+                yield _entry(ours, a_time, origin)
                 if len(owed) >= _OWED_KEPT:
                     owed.clear()
                 owed[a_time] = owed.get(a_time, 0) + 1
@@ -278,17 +258,12 @@ def _two_readers(
                     del owed[t]
                 else:
                     owed[t] = due - 1
-            elif a_time is not None or theirs():
+            elif a_time is not None or _theirs(b_get, writers):
                 yield t
             else:
-                try:
-                    fields, multi = entry_fields(every._get_all())
-                    yield Entry(t, True, fields, every._get_cursor(), origin, multi)
-                except (OSError, UnicodeDecodeError) as exc:
-                    yield Unreadable(origin, "unreadable journal entry", str(exc))
+                yield _entry(every, t, origin)
         while a_time is not None:  # `every` stopped early (a damaged file): the rest
-            fields, multi = entry_fields(get_all())
-            yield Entry(a_time, True, fields, get_cursor(), origin, multi)
+            yield _entry(ours, a_time, origin)
             a_time = a_time_of() if a_next() else None
     finally:
         every.close()

@@ -6,12 +6,10 @@ import io
 import json
 from collections.abc import Iterator
 
-from logwatch.records import Entry, Passing, Unreadable
+from logwatch.records import NO_MULTI, Entry, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.stream import lines, sample_text
 from logwatch.units import Writers
-
-_NO_MULTI: dict[str, tuple[str, ...]] = {}
 
 
 class _BadValue(Exception):
@@ -68,7 +66,7 @@ def entry_from_json(obj: dict[str, object], origin: str) -> Entry | Unreadable:
                 fields[key] = text
     except _BadValue:
         return Unreadable(origin, "malformed json entry", sample_text(json.dumps(obj).encode()))
-    return Entry(time_us, time_us is not None, fields, cursor, origin, multi or _NO_MULTI)
+    return Entry(time_us, time_us is not None, fields, cursor, origin, multi or NO_MULTI)
 
 
 def read_json(
@@ -80,7 +78,6 @@ def read_json(
     by looking for its unit and time in the line's bytes without parsing the JSON.
     """
     loads = json.loads
-    ours: dict[bytes, bool] = {}
     for line in lines(stream, origin):
         if isinstance(line, Unreadable):
             yield line
@@ -91,7 +88,7 @@ def read_json(
         if not raw.strip():
             continue
         if writers is not None:
-            passing = _passing(raw, writers, ours)
+            passing = _passing(raw, writers)
             if passing is not None:
                 yield passing
                 continue
@@ -108,10 +105,9 @@ def read_json(
 
 _UNIT_KEY = b'"_SYSTEMD_UNIT":"'
 _TIME_KEY = b'"__REALTIME_TIMESTAMP":"'
-_NAMES_KEPT = 4096
 
 
-def _passing(raw: bytes, writers: Writers, ours: dict[bytes, bool]) -> Passing | None:
+def _passing(raw: bytes, writers: Writers) -> Passing | None:
     """The time of a line that is a whole object of another unit's entry, else None.
 
     Inside a JSON string every `"` is escaped, so `"_SYSTEMD_UNIT":"` is a key wherever it
@@ -124,14 +120,7 @@ def _passing(raw: bytes, writers: Writers, ours: dict[bytes, bool]) -> Passing |
     start = at + len(_UNIT_KEY)
     end = raw.find(b'"', start)
     unit = raw[start:end]
-    mine = ours.get(unit)
-    if mine is None:
-        if b"\\" in unit:
-            return None
-        if len(ours) >= _NAMES_KEPT:
-            ours.clear()
-        mine = ours[unit] = writers.unit(unit.decode("utf-8", "replace"))
-    if mine:
+    if b"\\" in unit or writers.raw_unit(unit):
         return None
     at = raw.rfind(_TIME_KEY)
     if at < 0:

@@ -9,11 +9,19 @@ from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
 
-from logwatch.records import HOSTNAME, IDENTIFIER, MESSAGE, UNIT, Entry, Passing, Unreadable
+from logwatch.records import (
+    HOSTNAME,
+    IDENTIFIER,
+    MESSAGE,
+    NO_MULTI,
+    UNIT,
+    Entry,
+    Passing,
+    Unreadable,
+)
 from logwatch.sources.stream import lines, sample_text
 from logwatch.units import Writers
 
-_NO_MULTI: dict[str, tuple[str, ...]] = {}
 _US = 1_000_000
 
 # `HOST IDENT[PID]: ` after the time; the message starts where this ends.
@@ -244,7 +252,7 @@ def _finish(
             sample,
         )
     fields[MESSAGE] = message
-    return Entry(time_us, exact, fields, None, origin, _NO_MULTI)
+    return Entry(time_us, exact, fields, None, origin, NO_MULTI)
 
 
 def read_cat(stream: io.BufferedIOBase, origin: str) -> Iterator[Entry | Unreadable]:
@@ -255,5 +263,5 @@ def read_cat(stream: io.BufferedIOBase, origin: str) -> Iterator[Entry | Unreada
             yield line
         elif line:
             yield Entry(
-                None, False, {MESSAGE: line.decode("utf-8", "replace")}, None, origin, _NO_MULTI
+                None, False, {MESSAGE: line.decode("utf-8", "replace")}, None, origin, NO_MULTI
             )
