@@ -107,14 +107,7 @@ def read_steps(
             ):
                 tick = t
             continue
-        if isinstance(item, Unreadable):
-            tally.unreadable[item.reason] += 1
-            if tick is not None:
-                yield tick
-                tick = None
-            yield item
-            continue
-        record = decode(cast(Entry, item))
+        record = item if isinstance(item, Unreadable) else decode(cast(Entry, item))
         if isinstance(record, Unreadable):
             tally.unreadable[record.reason] += 1
             if tick is not None:
