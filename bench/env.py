@@ -11,10 +11,6 @@ REPO = BENCH.parent
 DATA = BENCH / ".data"
 INSTANCE = "acme-mainnet"
 """The simulated zipnet instance every mode watches."""
-JOURNAL_REMOTE_PATHS = (
-    "/lib/systemd/systemd-journal-remote",
-    "/usr/lib/systemd/systemd-journal-remote",
-)
 
 
 class BenchError(Exception):
@@ -41,11 +37,11 @@ def tool(name: str) -> str:
 
 
 def journal_remote_binary() -> str:
-    """systemd-journal-remote, or BenchError saying how to get it."""
-    for path in JOURNAL_REMOTE_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    found = shutil.which("systemd-journal-remote")
-    if found is None:
-        raise BenchError("systemd-journal-remote not found (apt install systemd-journal-remote)")
-    return found
+    """systemd-journal-remote, found as logwatch finds it, or BenchError saying how to get it."""
+    from logwatch.errors import InputError
+    from logwatch.livefeed import journal_remote_binary as find
+
+    try:
+        return find()
+    except InputError as e:
+        raise BenchError(str(e)) from None
