@@ -173,8 +173,12 @@ def test_follow_start_watch_counts_from_the_later_start() -> None:
     assert run.alerts() == [("round_stall", "firing", 107.0)]
     run.engine.start_watch("preview-alpha", us(120))  # no entries at all: still watched
     run.advance(200)
-    assert run.alerts()[-1] == ("round_stall", "firing", 127.0)
+    # Nothing seen is no_data (a warning: check the name), not a stall nor "all clear".
+    assert run.alerts()[-1] == ("no_data", "firing", 127.0)
     assert run.out[-1].instance == "preview-alpha"
+    assert [o.alert for o in run.out if o.instance == "preview-alpha"] == ["no_data"]  # type: ignore[union-attr]
+    got = run.engine.observe("preview-alpha", us(201), "server", "srv9")
+    assert transitions(got) == [("no_data", "resolved", 201.0)]
 
 
 def test_two_servers_finalizing_the_same_rounds_fire_split_brain_at_once() -> None:
@@ -361,8 +365,15 @@ def test_aggregator_silent_needs_the_rest_of_the_instance_alive() -> None:
     assert run.alerts() == [("round_stall", "firing", 27.0)]
     got = run.feed("submitted_partial", 101, round=12)  # alive again, still no aggregate
     run.advance(102)
+    # ... but the stall fires and explains it: aggregator_silent is held back meanwhile.
     assert transitions(got) == []
-    assert run.alerts()[-1] == ("aggregator_silent", "firing", 101.0)
+    assert run.alerts()[-1] == ("round_stall", "firing", 27.0)
+    run.feed("round_finalized", 103, round=12, participants=1)
+    run.advance(104)
+    assert run.alerts()[-2:] == [
+        ("round_stall", "resolved", 103.0),
+        ("aggregator_silent", "firing", 103.0),
+    ]
 
 
 def test_aggregator_silent_is_unarmed_without_any_aggregator_entry() -> None:
@@ -377,8 +388,8 @@ def test_aggregator_silent_is_unarmed_without_any_aggregator_entry() -> None:
 def test_period_is_estimated_from_one_leaders_intervals() -> None:
     run = Run(RuleSettings())
     run.rounds(0, 2, first=1)
-    run.advance(100)  # one interval only: no estimate, no stall timer
-    assert run.alerts() == []
+    run.advance(100)  # one interval only: no estimate; the fallback window (30 s) stands in
+    assert run.alerts() == [("round_stall", "firing", 32.0)]
     (view,) = run.engine.instances()
     assert (view.round_period_s, view.round_period_estimated) == (None, True)
     run.rounds(102, 106, first=3, period_s=2)  # intervals 100 (an outlier), 2, 2
@@ -388,6 +399,8 @@ def test_period_is_estimated_from_one_leaders_intervals() -> None:
     assert view.window_s == 10.0  # D = P when not given
     run.advance(200)
     assert run.alerts() == [
+        ("round_stall", "firing", 32.0),
+        ("round_stall", "resolved", 102.0),
         ("split_brain", "pending", 110.0),
         ("split_brain", "resolved", 114.0),  # srv1's last round at 106 s + W (8 s then)
         ("round_stall", "firing", 126.0),
@@ -451,7 +464,7 @@ def test_a_client_far_ahead_does_not_drag_the_clock() -> None:
     nxt = run.rounds(0, 10, first=1)
     run.feed("sealed_envelope", 611, host="client1", role="client", round=nxt)
     run.out += run.engine.observe(INST, us(612), "client")  # its unmatched line, as far ahead
-    assert run.engine.now_us == us(10)
+    assert run.engine.now_us == us(12)  # each moved the clock by 1 s only
     run.rounds(12, 20, first=nxt)
     run.advance(20)
     assert run.alerts() == []

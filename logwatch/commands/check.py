@@ -14,6 +14,7 @@ from logwatch.commands.follow import (
     units_for,
 )
 from logwatch.engine import Engine, InstanceView
+from logwatch.engine.hostclock import LiveTime
 from logwatch.escape import escape_text
 from logwatch.sinks.jsonlines import dumps
 from logwatch.times import US, format_time, parse_time, wall_clock_us
@@ -53,11 +54,14 @@ def run_check(
     )
     names = sorted(reading.selection.instances or ())
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
-    engine = Engine(settings)
     now = wall_clock_us()
+    # The journal up to now: an entry stamped ahead of the wall clock is a host ahead.
+    clock = LiveTime(catching_up=True)
+    clock.reference_us = now
+    engine = Engine(settings, clock)
     since_us = parse_time(since, now)
     live = open_live(source, units_for(names, reading.config.unit_template), None)
-    follow = Follow(live, reading, engine, _Discard(), names, want_rounds=False)
+    follow = Follow(live, reading, engine, _Discard(), names, want_rounds=False, clock=clock)
     try:
         live.start(since_us=since_us, now_us=now)
         for name in names:

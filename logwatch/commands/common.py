@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from logwatch.config import Config, load_config, resolve_duration
 from logwatch.decode import Decoder, DecodeSettings
 from logwatch.engine import RuleSettings
+from logwatch.engine.hostclock import CaptureOffsets, OffsetEstimator
 from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet, load_patterns, pattern_dirs
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
@@ -35,6 +37,64 @@ class Reading:
         """The captured `inputs` read, decoded and matched, counted into `tally`."""
         items = open_inputs(inputs, fmt, writers=self.writers)
         return read_steps(items, self.decoder, self.matcher, self.selection, tally)
+
+    def first_look(self, inputs: Sequence[str], fmt: str | None) -> CaptureOffsets:
+        """Each host's clock offset and the capture's agreed end, from a first read of
+        the captured `inputs` (docs/clock.md); the capture is then read again."""
+        estimator = OffsetEstimator()
+        items = open_inputs(inputs, fmt, writers=self.writers)
+        # A matcher of its own: the run's per-pattern counts (timeouts) stay the main read's.
+        matcher = Matcher(self.patterns)
+        for step in read_steps(items, self.decoder, matcher, self.selection, Tally()):
+            if isinstance(step, Step):
+                record, event = step
+                if event is None:
+                    estimator.see(record.host, record.role, record.time_us, None, None)
+                else:
+                    estimator.see(
+                        record.host,
+                        record.role,
+                        record.time_us,
+                        event.name,
+                        event.fields.get("round"),
+                    )
+        return estimator.result()
+
+    def steps_in_agreed_order(
+        self, inputs: Sequence[str], fmt: str | None, tally: Tally, offsets: CaptureOffsets
+    ) -> Iterator[Step | Unreadable | Tick]:
+        """`steps`, with the entries of skewed hosts where their corrected time puts them.
+
+        A capture merged by time puts a host an hour ahead after everyone else, and one
+        behind before: its entries are read a second time, on their own, and merged in
+        by corrected time (memory stays constant; the capture is read once more)."""
+        skewed = offsets.skewed_hosts()
+        main = self.steps(inputs, fmt, tally)
+        if not skewed:
+            return main
+
+        def theirs(step: Step | Unreadable | Tick) -> bool:
+            return isinstance(step, Step) and step.record.host in skewed
+
+        def corrected(step: Step | Unreadable | Tick) -> int:
+            if isinstance(step, Step):
+                record = step.record
+                if record.host in skewed:
+                    return record.time_us - offsets.offset(record.host, record.time_us)
+                return record.time_us
+            # What could not be read has no time: it goes out as soon as it is reached.
+            return step if isinstance(step, int) else 0
+
+        others = (step for step in main if not theirs(step))
+        again = open_inputs(inputs, fmt, writers=self.writers)
+        # Counted once, in the main read: the second read's counts are dropped.
+        matcher = Matcher(self.patterns)
+        own = (
+            s
+            for s in read_steps(again, self.decoder, matcher, self.selection, Tally())
+            if theirs(s)
+        )
+        return heapq.merge(others, own, key=corrected)
 
 
 def build_reading(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from logwatch.commands.common import Reading, build_reading, rule_settings
 from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
+from logwatch.engine.hostclock import LiveTime
 from logwatch.engine.outputs import Output
 from logwatch.errors import LogwatchError, UsageError
 from logwatch.pipeline import Step, Tally, read_steps
@@ -124,7 +125,8 @@ class Follow:
     live_from_us: int = 0
     # Alert transitions shown while warming up (entries stamped after the start are
     # shown then): announce_active must not show them twice. None once it has run.
-    shown: set[int] | None = field(default_factory=set)
+    shown: set[tuple[object, ...]] | None = field(default_factory=set)
+    clock: LiveTime = field(default_factory=LiveTime)
 
     def feed(self, items: list[Entry | Unreadable], *, quiet: bool = False) -> None:
         """Push entries through; outputs of entries before `live_from_us` (the warm-up)
@@ -140,7 +142,10 @@ class Follow:
             record, event = step
             hush = quiet or record.time_us < self.live_from_us
             if event is None:
-                self._emit(self.engine.observe(record.instance, record.time_us, record.role), hush)
+                self._emit(
+                    self.engine.observe(record.instance, record.time_us, record.role, record.host),
+                    hush,
+                )
             else:
                 self._emit(self.engine.feed(event), hush)  # feeding counts as observing
 
@@ -151,10 +156,11 @@ class Follow:
             if self.want_rounds or not isinstance(o, RoundObservation):
                 self.sink.emit(o)
                 if self.shown is not None and isinstance(o, AlertTransition):
-                    self.shown.add(id(o))
+                    self.shown.add(_key(o))
 
     def tick(self, now_us: int) -> None:
-        """The wall clock moved: fire due timers."""
+        """The wall clock moved: fire due timers; entries are placed against it."""
+        self.clock.reference_us = now_us
         self._emit(self.engine.advance(now_us), False)
         if self.on_tick is not None:
             self.on_tick(self.engine, now_us)
@@ -170,8 +176,14 @@ class Follow:
                 if t.alert in active:
                     latest[t.alert] = t
             for t in latest.values():
-                if id(t) not in shown:
+                if _key(t) not in shown:
                     self.sink.emit(t)
+
+
+def _key(t: AlertTransition) -> tuple[object, ...]:
+    """An alert transition told apart by what it says, not by the object: one shown
+    while warming up may be gone from the timeline's objects since."""
+    return (t.alert, t.instance, t.state, t.at_us, tuple(sorted(t.labels.items())))
 
 
 def make_sink(
@@ -248,7 +260,10 @@ def run_follow(
     )
     names = [normalize_instance(i, reading.config.aliases) for i in instances]
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
-    engine = Engine(settings)
+    # The wall clock is the reference (docs/clock.md); while the backlog is read, and for
+    # piped entries, a stamp can be old, so only one ahead of it tells.
+    clock = LiveTime(catching_up=True)
+    engine = Engine(settings, clock)
     units = [] if all_instances else units_for(names, reading.config.unit_template)
     live = open_live(source, units, fmt)
     store = None
@@ -282,15 +297,18 @@ def run_follow(
             names,
             want_rounds=events in ("rounds", "all"),
             tally=tally,
+            clock=clock,
             on_tick=_dashboard_tick(dashboard, notes),
             # With a cursor everything after it is new; otherwise the lookback is warm-up.
             live_from_us=0 if (cursor and not start.cursor_lost) or since else now,
         )
         _start_dashboard(dashboard)
+        clock.reference_us = now
         _warm_up(follow, stop)
         for name in names:
             engine.start_watch(name, max(now, engine.now_us or now))
         follow.announce_active()
+        clock.catching_up = isinstance(live, StdinFollower)
         last_save = time.monotonic()
         while not stop.stop:
             items = live.poll(TICK_S)

@@ -11,6 +11,7 @@ from typing import Any
 from logwatch.commands.common import build_reading, rule_settings
 from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RoundObservation, RuleSettings
+from logwatch.engine.hostclock import CaptureTime
 from logwatch.engine.outputs import Output
 from logwatch.events import Event
 from logwatch.pipeline import Step, Tally
@@ -45,7 +46,11 @@ def run_replay(
         until=until,
     )
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
-    engine = Engine(settings)
+    # A capture can be read ahead: a first look finds each host's clock offset. Piped
+    # input is read once, and then hosts are taken at their word (clients 1 s at most).
+    offsets = None if "-" in inputs else reading.first_look(inputs, fmt)
+    engine = Engine(settings, None if offsets is None else CaptureTime(offsets))
+    engine.expect(reading.selection.instances or ())
     sink: Sink | None = None
     if not report:
         sink = JsonLinesSink(sys.stdout) if output == "json" else TextSink(sys.stdout)
@@ -60,7 +65,10 @@ def run_replay(
                 sink.emit(o)
 
     tally = Tally()
-    steps = reading.steps(inputs, fmt, tally)
+    if offsets is None:
+        steps = reading.steps(inputs, fmt, tally)
+    else:
+        steps = reading.steps_in_agreed_order(inputs, fmt, tally, offsets)
     for step in steps:
         if step.__class__ is int:
             emit(engine.observe(None, step))
@@ -69,11 +77,12 @@ def run_replay(
             continue
         record, event = step
         if event is None:
-            emit(engine.observe(record.instance, record.time_us, record.role))
+            emit(engine.observe(record.instance, record.time_us, record.role, record.host))
             continue
         emit(engine.feed(event))  # feeding counts as observing
         if want_events and sink is not None:
             sink.emit(_EventLine(event))
+    emit(engine.release_held())
     if engine.now_us is not None:
         # Timers due exactly at the last entry fire once the clock reaches it.
         emit(engine.advance(engine.now_us))
@@ -108,8 +117,9 @@ def _notes(engine: Engine, settings: RuleSettings) -> list[str]:
             )
         elif settings.round_period_s is None and view.round_period_s is None:
             notes.append(
-                f"{view.instance}: too few finalizations to estimate the round period; "
-                "stall rules were not evaluated (set --round-period)"
+                f"{view.instance}: too few finalizations to estimate the round period; the "
+                f"stall rules used the fallback window of {settings.fallback_window_s:g}s "
+                "(set --round-period)"
             )
         if view.instance == UNKNOWN_INSTANCE:
             notes.append(

@@ -13,6 +13,8 @@ PARTICIPANTS_ZERO: Final = "participants_zero"
 PARTICIPANTS_LOW: Final = "participants_low"
 AGGREGATOR_SILENT: Final = "aggregator_silent"
 ROUND_REGRESSION: Final = "round_regression"
+CLOCK_SKEW: Final = "clock_skew"
+NO_DATA: Final = "no_data"
 
 SEVERITY: Final[Mapping[str, Severity]] = {
     ROUND_STALL: "critical",
@@ -21,7 +23,16 @@ SEVERITY: Final[Mapping[str, Severity]] = {
     PARTICIPANTS_LOW: "warning",
     AGGREGATOR_SILENT: "warning",
     ROUND_REGRESSION: "warning",
+    CLOCK_SKEW: "warning",
+    NO_DATA: "warning",
 }
+
+INHIBITED_BY: Final[Mapping[str, str]] = {
+    PARTICIPANTS_LOW: PARTICIPANTS_ZERO,
+    AGGREGATOR_SILENT: ROUND_STALL,
+}
+"""An alert held back while the one that explains it fires (Alertmanager's inhibit rules):
+no forwarded aggregate is no news while no round finalizes at all."""
 
 AlertStatus = Literal["inactive", "pending", "firing"]
 
@@ -33,7 +44,9 @@ class Alert:
 
     __slots__ = ("instance", "labels", "name", "severity", "since_us", "status", "summary")
 
-    def __init__(self, name: str, instance: str) -> None:
+    def __init__(
+        self, name: str, instance: str, extra_labels: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
         self.instance = instance
         self.severity: Severity = SEVERITY[name]
@@ -41,6 +54,7 @@ class Alert:
             "alertname": name,
             "instance": instance,
             "severity": self.severity,
+            **(extra_labels or {}),
         }
         self.status: AlertStatus = "inactive"
         self.since_us = 0

@@ -40,6 +40,17 @@ class TimerQueue:
     def deadline(self, key: int) -> int | None:
         return self._deadlines.get(key)
 
+    def earliest(self) -> int | None:
+        """The earliest live deadline (stale heap entries on top are dropped, which
+        changes no deadline)."""
+        heap = self._heap
+        while heap:
+            deadline, key = heap[0]
+            if self._deadlines.get(key) == deadline:
+                return deadline
+            heapq.heappop(heap)
+        return None
+
     def pop_due(self, until_us: int, *, inclusive: bool) -> tuple[int, int] | None:
         """The earliest (deadline, key) before `until_us` (or at it, if inclusive), removed."""
         heap = self._heap

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
+from collections.abc import Iterable
 
+from logwatch.engine.alerts import CLOCK_SKEW, Alert
 from logwatch.engine.clock import TimerQueue
+from logwatch.engine.hostclock import TOLERANCE_US, HostTime, StreamTime
 from logwatch.engine.outputs import (
     AlertTransition,
     InstanceSummary,
@@ -12,7 +16,7 @@ from logwatch.engine.outputs import (
     RoundObservation,
     Summary,
 )
-from logwatch.engine.rules import Rule, instance_rules, stirs_rules
+from logwatch.engine.rules import NoData, Rule, human, instance_rules, seconds, stirs_rules
 from logwatch.engine.settings import RuleSettings
 from logwatch.engine.state import InstanceState
 from logwatch.engine.views import (
@@ -26,22 +30,69 @@ from logwatch.events import Event
 from logwatch.times import US
 
 TIMELINE: int = 500
-CLIENT_LEAD_US: int = US
-"""The furthest one client entry moves the one clock ahead."""
+MAX_SKEWED_HOSTS: int = 1024
+"""clock_skew alerts one instance keeps (one per host)."""
+MAX_HELD: int = 100_000
+"""Entries of skewed hosts held until the clock reaches their corrected time; past this,
+the earliest is taken in at the clock (and counted)."""
 
 
 class Watch:
-    """One instance under watch: its state, its six rules and their alert timeline."""
+    """One instance under watch: its state, its rules, its hosts' clock_skew alerts and
+    their alert timeline."""
 
-    __slots__ = ("fired", "index", "rules", "state", "timeline", "waits_for_entry")
+    __slots__ = ("fired", "index", "rules", "skews", "state", "timeline", "waits_for_entry")
 
-    def __init__(self, index: int, name: str, settings: RuleSettings, first_us: int) -> None:
+    def __init__(
+        self, index: int, name: str, settings: RuleSettings, start_us: int, *, entries_seen: bool
+    ) -> None:
         self.index = index
-        self.state = InstanceState(name, settings, first_us)
+        self.state = InstanceState(name, settings, start_us, entries_seen=entries_seen)
         self.rules: tuple[Rule, ...] = instance_rules(name, settings)
         self.timeline: BoundedLog[AlertTransition] = BoundedLog(TIMELINE)
         self.fired: Counter[str] = Counter()
         self.waits_for_entry = True
+        self.skews: dict[str, Alert] = {}
+
+    def note_host(self, host: str, skew_us: int, at_us: int) -> AlertTransition | None:
+        """The clock of `host` is off by `skew_us` (0: in line) at clock time `at_us`:
+        clock_skew fires for a host newly off, and resolves when it is back in line."""
+        alert = self.skews.get(host)
+        if not skew_us:
+            if alert is None or not alert.firing:
+                return None
+            transition = alert.to_resolved(
+                at_us, f"clock of {host} back in line with the other hosts", {"host": host}
+            )
+        else:
+            if alert is None:
+                if len(self.skews) >= MAX_SKEWED_HOSTS:
+                    return None
+                alert = self.skews[host] = Alert(CLOCK_SKEW, self.state.name, {"host": host})
+            if alert.firing:
+                return None
+            how = "ahead of" if skew_us > 0 else "behind"
+            transition = alert.to_firing(
+                at_us,
+                f"clock of {host} is {human(abs(skew_us))} {how} the other hosts; its entries "
+                "are placed at its corrected time",
+                {"host": host, "offset_s": seconds(skew_us)},
+            )
+        if transition is not None:
+            self.timeline.append(transition)
+            if transition.state == "firing":
+                self.fired[transition.alert] += 1
+        return transition
+
+    def first_entry(self, at_us: int) -> list[Output]:
+        """The instance's first entry (it was named, and had shown none)."""
+        out: list[Output] = []
+        for rule in self.rules:
+            if isinstance(rule, NoData):
+                transition = rule.on_entry(self.state, at_us)
+                if transition is not None:
+                    self._record(transition, out)
+        return out
 
     def apply(self, event: Event, now_us: int) -> tuple[list[Output], bool]:
         """The state takes `event` in, then the rules look: (outputs, whether the rules'
@@ -58,6 +109,8 @@ class Watch:
             )
         state = self.state
         for rule in self.rules:
+            if rule.held_back():
+                continue
             transition = rule.on_event(state, event, fin, now_us)
             if transition is not None:
                 self._record(transition, out)
@@ -66,24 +119,29 @@ class Watch:
     def on_timer(self, at_us: int) -> list[Output]:
         out: list[Output] = []
         for rule in self.rules:
+            if rule.held_back():
+                continue
             transition = rule.on_timer(self.state, at_us)
             if transition is not None:
                 self._record(transition, out)
         return out
 
-    def deadline(self, now_us: int | None) -> int | None:
-        """The earliest rule deadline, never before the clock: a deadline that moved into
-        the past (W shrank, a late entry) is due now."""
+    def update_deadline(self, now_us: int | None) -> int | None:
+        """The earliest rule deadline, never before the clock (a deadline that moved into
+        the past, as W shrank or a late entry came, is due now); also updates
+        `waits_for_entry`."""
         state = self.state
         reference = state.last_entry_us if now_us is None else now_us
         # One plain loop: this runs for every event, and comprehensions cost more here.
         earliest: int | None = None
         waits = False
         for rule in self.rules:
+            if rule.held_back():
+                continue
             due = rule.deadline(state, reference)
             if due is not None and (earliest is None or due < earliest):
                 earliest = due
-            waits = waits or rule.waits_for_entry
+            waits = waits or rule.waits_for_entry(state, reference)
         self.waits_for_entry = waits
         if earliest is None or now_us is None:
             return earliest
@@ -106,9 +164,13 @@ class Watch:
             round_period_s=None if period is None else period / US,
             round_period_estimated=st.period_estimated,
             alerts_fired=dict(sorted(self.fired.items())),
-            firing={r.alert.name: r.alert.severity for r in self.rules if r.alert.firing},
-            pending=tuple(r.alert.name for r in self.rules if r.alert.pending),
+            firing={a.name: a.severity for a in self.alerts() if a.firing},
+            pending=tuple(a.name for a in self.alerts() if a.pending),
         )
+
+    def alerts(self) -> list[Alert]:
+        """Every alert of the instance: its rules', then its hosts' clock_skew."""
+        return [r.alert for r in self.rules] + [self.skews[h] for h in sorted(self.skews)]
 
     def view(self, now_us: int) -> InstanceView:
         st = self.state
@@ -150,14 +212,14 @@ class Watch:
             participants_series=st.series.buckets(),
             active_alerts=tuple(
                 ActiveAlert(
-                    r.alert.name,
-                    "firing" if r.alert.firing else "pending",
-                    r.alert.severity,
-                    r.alert.since_us,
-                    r.alert.summary,
+                    a.name,
+                    "firing" if a.firing else "pending",
+                    a.severity,
+                    a.since_us,
+                    a.summary,
                 )
-                for r in self.rules
-                if r.alert.active
+                for a in self.alerts()
+                if a.active
             ),
             timeline=tuple(self.timeline),
             timeline_dropped=self.timeline.dropped,
@@ -171,55 +233,89 @@ class Engine:
     Call `observe` for every decoded record and `feed` for every matched event (feeding
     counts as observing), `advance` when time passes with no entry (the wall clock in
     follow, the end of input in replay). Each returns the outputs it caused, in order.
-    The clock only moves forward; a timer due before an entry's time fires first,
-    stamped with its own deadline; one due exactly at that time fires after the entry
-    (a finalization landing on the stall deadline prevents the stall), when the clock
-    next moves past it or `advance` reaches it.
+
+    Every entry is first placed by `time` (a HostTime: docs/clock.md): at its host's
+    corrected time, and only entries of hosts in line move the clock. An entry of a
+    skewed host that lands ahead of the clock is held until the clock gets there. The
+    clock only moves forward; a timer due before an entry's time fires first, stamped
+    with its own deadline; one due exactly at that time fires after the entry (a
+    finalization landing on the stall deadline prevents the stall), when the clock next
+    moves past it or `advance` reaches it.
     """
 
-    def __init__(self, settings: RuleSettings | None = None) -> None:
+    def __init__(self, settings: RuleSettings | None = None, time: HostTime | None = None) -> None:
         self.settings = settings if settings is not None else RuleSettings()
+        self.time: HostTime = time if time is not None else StreamTime()
         self._now: int | None = None
         self._watches: dict[str, Watch] = {}
         self._by_index: list[Watch] = []
         self._timers = TimerQueue()
+        self._expected: list[str] = []
+        # (corrected µs, sequence, instance, role, host, skew, event): see _hold.
+        self._held: list[tuple[int, int, str | None, str | None, str | None, int, Event | None]]
+        self._held = []
+        self._held_seq = 0
+        self._late_outputs: list[Output] = []
+        self.held_early = 0
+        """Entries of skewed hosts taken in before their time because the hold was full."""
 
     @property
     def now_us(self) -> int | None:
-        """The clock: the latest time seen (None before any)."""
+        """The clock: the latest agreed time seen (None before any)."""
         return self._now
 
-    def observe(self, instance: str | None, time_us: int, role: str | None = None) -> list[Output]:
-        """A decoded record at `time_us`, of a writer in `role`: moves the clock; the
-        instance (if any) is alive."""
-        out = self._move(self._clock_time(time_us, role), inclusive=False)
+    def expect(self, instances: Iterable[str]) -> None:
+        """Instances named by the operator: watched from the clock's first time on, and
+        `no_data` if they show no entry for W."""
+        for name in instances:
+            if name not in self._watches and name not in self._expected:
+                self._expected.append(name)
+        if self._now is not None:
+            self._open_expected()
+
+    def observe(
+        self, instance: str | None, time_us: int, role: str | None = None, host: str | None = None
+    ) -> list[Output]:
+        """A decoded record at `time_us`, written by `host` in `role`: moves the clock (as
+        far as its host is trusted to); the instance (if any) is alive."""
+        placed, skew = self.time.place(host, role, time_us, self._now)
+        if skew and (self._now is None or placed > self._now):
+            self._hold(placed, instance, role, host, skew, None)
+            return []
+        out = self._move(placed, inclusive=False) if not skew else []
         if instance is not None:
-            watch = self._watch(instance, time_us)
-            watch.state.touch(time_us)
-            # Deadlines depend on the instance's entries only through its liveness.
-            if watch.waits_for_entry:
-                self._schedule(watch)
+            self._take_entry(instance, placed, host, skew, out)
         return out
 
     def feed(self, event: Event) -> list[Output]:
         """A matched event: moves the clock, updates its instance, runs its rules."""
-        out = self._move(self._clock_time(event.time_us, event.role), inclusive=False)
-        watch = self._watch(event.instance, event.time_us)
-        assert self._now is not None
-        outputs, stirred = watch.apply(event, self._now)
-        out.extend(outputs)
-        if stirred or watch.waits_for_entry:
-            self._schedule(watch)
+        placed, skew = self.time.place(event.host, event.role, event.time_us, self._now)
+        if placed != event.time_us:
+            event = event._replace(time_us=placed)
+        if skew and (self._now is None or placed > self._now):
+            self._hold(placed, event.instance, event.role, event.host, skew, event)
+            return []
+        out = self._move(placed, inclusive=False) if not skew else []
+        self._take_event(event, skew, out)
         return out
 
     def advance(self, now_us: int) -> list[Output]:
         """Time passed with no entry: fires every timer due up to and including `now_us`."""
         return self._move(now_us, inclusive=True)
 
+    def release_held(self) -> list[Output]:
+        """The end of input: entries still held (their corrected time lies past the end
+        the clock reached) are taken in at the clock."""
+        out: list[Output] = []
+        while self._held:
+            held = heapq.heappop(self._held)
+            out.extend(self._take_held(held, at_clock=True))
+        return out
+
     def start_watch(self, instance: str, at_us: int) -> None:
         """The watch on `instance` starts at `at_us` (follow, after the warm-up): "no round
         finalized for W" counts from the later of this and the last finalization."""
-        watch = self._watch(instance, at_us)
+        watch = self._watch(instance, at_us, entries_seen=instance in self._watches)
         watch.state.watch_start_us = at_us
         self._schedule(watch)
 
@@ -241,38 +337,140 @@ class Engine:
         """Timer entries held, stale ones included (for the memory-bound tests)."""
         return self._timers.heap_size()
 
-    def _watch(self, instance: str, first_us: int) -> Watch:
+    def entries_held(self) -> int:
+        """Entries of skewed hosts waiting for the clock (for the memory-bound tests)."""
+        return len(self._held)
+
+    # -- taking entries in ---------------------------------------------------------------
+
+    def _take_entry(
+        self, instance: str, placed: int, host: str | None, skew: int, out: list[Output]
+    ) -> None:
+        at = placed if self._now is None else min(placed, self._now)
+        watch = self._watch(instance, at)
+        if not watch.state.entries_seen:
+            out.extend(watch.first_entry(at))
+        watch.state.touch(at)
+        if host is not None and (skew or host in watch.skews):
+            self._note_host(watch, host, skew, out)
+        # Deadlines depend on the instance's entries only through its liveness.
+        if watch.waits_for_entry or not watch.state.entries_seen:
+            self._schedule(watch)
+
+    def _take_event(self, event: Event, skew: int, out: list[Output]) -> None:
+        now = self._now
+        if now is not None and event.time_us > now:
+            event = event._replace(time_us=now)
+        watch = self._watch(event.instance, event.time_us)
+        first = not watch.state.entries_seen
+        if first:
+            out.extend(watch.first_entry(event.time_us))
+        host = event.host
+        if host is not None and (skew or host in watch.skews):
+            self._note_host(watch, host, skew, out)
+        outputs, stirred = watch.apply(event, self._now if self._now is not None else event.time_us)
+        out.extend(outputs)
+        if stirred or first or watch.waits_for_entry:
+            self._schedule(watch)
+
+    def _note_host(self, watch: Watch, host: str, skew: int, out: list[Output]) -> None:
+        at = self._now if self._now is not None else watch.state.last_entry_us
+        transition = watch.note_host(host, skew, at)
+        if transition is not None:
+            out.append(transition)
+
+    def _hold(
+        self,
+        placed: int,
+        instance: str | None,
+        role: str | None,
+        host: str | None,
+        skew: int,
+        event: Event | None,
+    ) -> None:
+        """An entry of a skewed host whose corrected time the clock has not reached (its
+        host is behind, so its entries come early in a capture merged by time): it waits
+        for the clock, bounded."""
+        self._held_seq += 1
+        heapq.heappush(self._held, (placed, self._held_seq, instance, role, host, skew, event))
+        if len(self._held) > MAX_HELD:
+            self.held_early += 1
+            # Taken in now, at the clock: its outputs have no caller to go to but the next.
+            self._late_outputs.extend(self._take_held(heapq.heappop(self._held), at_clock=True))
+
+    def _take_held(
+        self,
+        held: tuple[int, int, str | None, str | None, str | None, int, Event | None],
+        *,
+        at_clock: bool,
+    ) -> list[Output]:
+        placed, _, instance, _, host, skew, event = held
+        if self._now is None:
+            self._now = placed
+        out: list[Output] = []
+        if event is not None:
+            if at_clock:
+                event = event._replace(time_us=min(event.time_us, self._now))
+            self._take_event(event, skew, out)
+        elif instance is not None:
+            self._take_entry(instance, placed, host, skew, out)
+        return out
+
+    # -- the clock -----------------------------------------------------------------------
+
+    def _watch(self, instance: str, start_us: int, *, entries_seen: bool = True) -> Watch:
         watch = self._watches.get(instance)
         if watch is None:
-            watch = Watch(len(self._by_index), instance, self.settings, first_us)
+            # A watch starts at the clock, not at a late entry's own time (a host behind
+            # would start it long before anything was seen), unless only a little late.
+            start = start_us if self._now is None else max(start_us, self._now - TOLERANCE_US)
+            if self._now is not None:
+                start = min(start, self._now)
+            watch = Watch(
+                len(self._by_index), instance, self.settings, start, entries_seen=entries_seen
+            )
             self._watches[instance] = watch
             self._by_index.append(watch)
         return watch
 
-    def _schedule(self, watch: Watch) -> None:
-        self._timers.schedule(watch.index, watch.deadline(self._now))
+    def _open_expected(self) -> None:
+        assert self._now is not None
+        for name in self._expected:
+            if name not in self._watches:
+                self._schedule(self._watch(name, self._now, entries_seen=False))
+        self._expected.clear()
 
-    def _clock_time(self, time_us: int, role: str | None) -> int:
-        """How far an entry at `time_us` moves the clock. A client's clock is its own and
-        clients are untrusted: one far ahead would fire every instance's stall at once
-        and make every later round late, so a client moves the clock by CLIENT_LEAD_US at
-        most (clients writing on, in time, still carry it along)."""
-        now = self._now
-        if role == "client" and now is not None and time_us > now + CLIENT_LEAD_US:
-            return now
-        return time_us
+    def _schedule(self, watch: Watch) -> None:
+        self._timers.schedule(watch.index, watch.update_deadline(self._now))
 
     def _move(self, time_us: int, *, inclusive: bool) -> list[Output]:
-        out: list[Output] = []
-        while (due := self._timers.pop_due(time_us, inclusive=inclusive)) is not None:
-            deadline, index = due
-            if self._now is None or deadline > self._now:
-                self._now = deadline
+        out: list[Output] = self._late_outputs
+        if out:
+            self._late_outputs = []
+        else:
+            out = []
+        if self._now is None:
+            self._now = time_us
+            if self._expected:
+                self._open_expected()
+        held = self._held
+        while True:
+            if held and (held[0][0] < time_us or (inclusive and held[0][0] == time_us)):
+                due = self._timers.earliest()
+                if due is None or held[0][0] <= due:
+                    entry = heapq.heappop(held)
+                    self._now = max(self._now, entry[0])
+                    out.extend(self._take_held(entry, at_clock=False))
+                    continue
+            popped = self._timers.pop_due(time_us, inclusive=inclusive)
+            if popped is None:
+                break
+            deadline, index = popped
+            self._now = max(self._now, deadline)
             watch = self._by_index[index]
             out.extend(watch.on_timer(self._now))
             self._schedule(watch)
             if self._timers.deadline(index) == deadline:
                 raise RuntimeError(f"rule timer of {watch.state.name} did not move on")
-        if self._now is None or time_us > self._now:
-            self._now = time_us
+        self._now = max(self._now, time_us)
         return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from logwatch.engine.alerts import (
     AGGREGATOR_SILENT,
+    INHIBITED_BY,
+    NO_DATA,
     PARTICIPANTS_LOW,
     PARTICIPANTS_ZERO,
     ROUND_REGRESSION,
@@ -26,15 +28,28 @@ from logwatch.times import US
 class Rule:
     """One alert's rule. `on_event` runs after the state took the event in, at the clock
     `now_us`; `deadline` is the next time the rule must look again with no new event (None:
-    no need); `on_timer` looks at time `at_us`. Each returns at most one transition."""
+    no need); `on_timer` looks at time `at_us`. Each returns at most one transition.
+    `deadline` and `waits_for_entry` change nothing.
 
-    __slots__ = ("alert", "settings", "waits_for_entry")
+    inhibitor: the alert that, while firing, holds this one back (it explains it).
+    """
+
+    __slots__ = ("alert", "inhibitor", "settings")
 
     def __init__(self, alert: Alert, settings: RuleSettings) -> None:
         self.alert = alert
         self.settings = settings
-        # Set by `deadline` when only a new entry of the instance can bring a deadline.
-        self.waits_for_entry = False
+        self.inhibitor: Alert | None = None
+
+    def held_back(self) -> bool:
+        """Whether the rule must not start its alert now: its inhibitor fires (one already
+        active goes on, and resolves as usual)."""
+        inhibitor = self.inhibitor
+        return inhibitor is not None and inhibitor.firing and not self.alert.active
+
+    def waits_for_entry(self, st: InstanceState, now_us: int) -> bool:
+        """Whether only a new entry of the instance can bring this rule a deadline."""
+        return False
 
     def on_event(
         self, st: InstanceState, event: Event, fin: Finalization | None, now_us: int
@@ -73,10 +88,10 @@ class RoundStall(Rule):
         )
 
     def deadline(self, st: InstanceState, now_us: int) -> int | None:
-        window = st.window_us()
-        if self.alert.active or window is None:
+        if self.alert.active or not st.entries_seen:
             return None
-        return st.stall_reference_us() + window
+        # While P is unknown, the fallback window: never "no view" taken for "all clear".
+        return st.stall_reference_us() + st.rule_window_us()
 
     def on_timer(self, st: InstanceState, at_us: int) -> AlertTransition | None:
         due = self.deadline(st, at_us)
@@ -196,7 +211,13 @@ class ParticipantsZero(Rule):
                 now_us, f"{_round_text(fin)} had {fin.participants} participants", values
             )
         self._zero_rounds += 1
-        if self._zero_rounds < self.settings.participants_zero_rounds or not st.clients_expected():
+        if not st.clients_expected(now_us):
+            silence = st.client_silence_us(now_us)
+            gone = "no client seen" if silence is None else f"no client seen for {human(silence)}"
+            return self.alert.to_resolved(
+                now_us, f"{_round_text(fin)} had 0 participants; {gone}, none expected", values
+            )
+        if self._zero_rounds < self.settings.participants_zero_rounds:
             return None
         values["zero_rounds"] = self._zero_rounds
         return self.alert.to_firing(
@@ -272,21 +293,28 @@ class AggregatorSilent(Rule):
             now_us, f"aggregator forwarded again after {human(silent)}", values
         )
 
-    def deadline(self, st: InstanceState, now_us: int) -> int | None:
-        window = st.window_us()
+    def _due(self, st: InstanceState, now_us: int) -> tuple[int | None, bool]:
+        """(the deadline, whether it waits for an entry): the rule looks again W after the
+        last forwarded aggregate, but only while the instance is alive then (an entry
+        within W before it); else only a new entry can bring a deadline."""
         armed = self.settings.expect_aggregator or st.aggregator_seen
-        self.waits_for_entry = False
-        if self.alert.active or window is None or not armed:
-            return None
+        if self.alert.active or not armed or not st.entries_seen:
+            return None, False
+        window = st.rule_window_us()
         due = max(st.aggregator_reference_us() + window, now_us)
-        # Only while the instance is alive then: an entry within W before `due`.
-        self.waits_for_entry = st.last_entry_us + window <= due
-        return None if self.waits_for_entry else due
+        if st.last_entry_us + window <= due:
+            return None, True
+        return due, False
+
+    def deadline(self, st: InstanceState, now_us: int) -> int | None:
+        return self._due(st, now_us)[0]
+
+    def waits_for_entry(self, st: InstanceState, now_us: int) -> bool:
+        return self._due(st, now_us)[1]
 
     def on_timer(self, st: InstanceState, at_us: int) -> AlertTransition | None:
-        window = st.window_us()
         due = self.deadline(st, at_us)
-        if window is None or due is None or at_us < due:
+        if due is None or at_us < due:
             return None
         self._reference_us = reference = st.aggregator_reference_us()
         silent = at_us - reference
@@ -295,6 +323,35 @@ class AggregatorSilent(Rule):
             f"no forwarded aggregate for {human(silent)} while the instance is alive",
             {"silent_s": seconds(silent)},
         )
+
+
+class NoData(Rule):
+    """An instance named by the operator with no entry at all for W (or the fallback
+    window) since the watch started: nothing can be seen, which is never "all clear".
+    Its first entry resolves."""
+
+    __slots__ = ()
+
+    def deadline(self, st: InstanceState, now_us: int) -> int | None:
+        if self.alert.active or st.entries_seen:
+            return None
+        return st.watch_start_us + st.rule_window_us()
+
+    def on_timer(self, st: InstanceState, at_us: int) -> AlertTransition | None:
+        due = self.deadline(st, at_us)
+        if due is None or at_us < due:
+            return None
+        silent = at_us - st.watch_start_us
+        return self.alert.to_firing(
+            at_us,
+            f"no entries of {st.name} for {human(silent)}: nothing to watch "
+            "(check the instance name and the journal)",
+            {"silent_s": seconds(silent)},
+        )
+
+    def on_entry(self, st: InstanceState, at_us: int) -> AlertTransition | None:
+        """The instance's first entry."""
+        return self.alert.to_resolved(at_us, f"first entry of {st.name}", {})
 
 
 class RoundRegression(Rule):
@@ -337,7 +394,8 @@ _STIRRING = frozenset((RIVAL_LEADER, FORWARDED_AGGREGATE))
 
 
 def instance_rules(instance: str, settings: RuleSettings) -> tuple[Rule, ...]:
-    """A fresh set of the six rules for one instance, in the order they are evaluated."""
+    """A fresh set of the rules for one instance, in the order they are evaluated, each
+    held back by the alert that explains it (INHIBITED_BY)."""
     kinds: tuple[tuple[str, type[Rule]], ...] = (
         (ROUND_STALL, RoundStall),
         (SPLIT_BRAIN, SplitBrain),
@@ -345,16 +403,22 @@ def instance_rules(instance: str, settings: RuleSettings) -> tuple[Rule, ...]:
         (PARTICIPANTS_LOW, ParticipantsLow),
         (AGGREGATOR_SILENT, AggregatorSilent),
         (ROUND_REGRESSION, RoundRegression),
+        (NO_DATA, NoData),
     )
-    return tuple(kind(Alert(name, instance), settings) for name, kind in kinds)
+    rules = tuple(kind(Alert(name, instance), settings) for name, kind in kinds)
+    by_name = {rule.alert.name: rule.alert for rule in rules}
+    for rule in rules:
+        inhibitor = INHIBITED_BY.get(rule.alert.name)
+        if inhibitor is not None:
+            rule.inhibitor = by_name[inhibitor]
+    return rules
 
 
 def _ends_silence(st: InstanceState, at_us: int, now_us: int) -> bool:
     """Whether an entry at `at_us` ends a silence at the clock `now_us`: a late one (skew, a
     slow collector) from more than W ago does not, else the alert would resolve and fire
     again at once."""
-    window = st.window_us()
-    return window is None or at_us + window > now_us
+    return at_us + st.rule_window_us() > now_us
 
 
 def _round_values(fin: Finalization) -> dict[str, Value]:

@@ -34,6 +34,9 @@ LEADER_CHANGES: Final = 100
 MAX_SERVERS: Final = 256
 MAX_CLIENTS: Final = 100_000
 RATE_SPAN_S: Final = 600
+CLIENT_MEMORY_WINDOWS: Final = 10
+"""Clients count as expected for this many rule windows after the last sign of one; then
+they have left, and zero participants is an idle instance, not a failure."""
 
 
 class Server:
@@ -69,11 +72,15 @@ class Finalization:
 class InstanceState:
     """Facts about one instance, updated by entries and events; no rules, no clock of its own."""
 
-    def __init__(self, name: str, settings: RuleSettings, first_us: int) -> None:
+    def __init__(
+        self, name: str, settings: RuleSettings, start_us: int, *, entries_seen: bool = True
+    ) -> None:
         self.name = name
         self.settings = settings
-        self.watch_start_us = first_us
-        self.last_entry_us = first_us
+        self.watch_start_us = start_us
+        self.last_entry_us = start_us
+        # False for an instance named by the operator that has shown no entry yet.
+        self.entries_seen = entries_seen
         # Rounds.
         self.last_final_us: int | None = None
         self.last_round: int | None = None
@@ -103,7 +110,7 @@ class InstanceState:
         # Clients.
         self.clients_active = RecentKeys(MAX_CLIENTS)
         self.clients_registered = RecentKeys(MAX_CLIENTS)
-        self.clients_seen = False
+        self.last_client_sign_us: int | None = None
         # Aggregator.
         self.aggregator_seen = False
         self.aggregator_last_seen_us: int | None = None
@@ -175,15 +182,29 @@ class InstanceState:
     def clients_active_now(self, now_us: int) -> int:
         return self.clients_active.count_after(now_us - self.rule_window_us())
 
-    def clients_expected(self) -> bool:
+    def clients_expected(self, now_us: int) -> bool:
+        """Whether clients should take part: as configured, else a sign of a client
+        (an envelope, a registration, an aggregate with clients) not long ago."""
         expected = self.settings.expect_clients
-        return self.clients_seen if expected is None else expected > 0
+        if expected is not None:
+            return expected > 0
+        last = self.last_client_sign_us
+        return last is not None and now_us - last <= CLIENT_MEMORY_WINDOWS * self.rule_window_us()
+
+    def client_silence_us(self, now_us: int) -> int | None:
+        """How long since the last sign of a client (None: never one)."""
+        last = self.last_client_sign_us
+        return None if last is None else now_us - last
 
     # -- updates -----------------------------------------------------------------------
 
     def touch(self, at_us: int) -> None:
         """Any entry of this instance: it is alive."""
         self.last_entry_us = max(self.last_entry_us, at_us)
+        self.entries_seen = True
+
+    def _client_sign(self, at_us: int) -> None:
+        self.last_client_sign_us = _later(self.last_client_sign_us, at_us)
 
     def apply(self, event: Event) -> Finalization | None:
         """Updates the facts from one event; returns the finalization it was, if it was one."""
@@ -195,7 +216,7 @@ class InstanceState:
             server = self._server(host, at)
             server.last_seen_us = max(server.last_seen_us, at)
         elif event.role == "client":
-            self.clients_seen = True
+            self._client_sign(at)
             if event.host is not None:
                 self.clients_active.see(event.host, at)
         elif event.role == "aggregator":
@@ -205,7 +226,7 @@ class InstanceState:
             self._leader_only(host, at)
         name = event.name
         if name in CLIENT_EVIDENCE:
-            self.clients_seen = True
+            self._client_sign(at)
             if name in (REGISTERING_CLIENT, REGISTRATION_ACCEPTED):
                 client = fields.get("client")
                 if client is not None:
@@ -215,9 +236,11 @@ class InstanceState:
             self.aggregator_last_seen_us = _later(self.aggregator_last_seen_us, at)
             self.last_forwarded_us = _later(self.last_forwarded_us, at)
             self.last_forwarded_round = _int(fields.get("round"))
-            self.clients_seen |= (_int(fields.get("clients")) or 0) > 0
+            if (_int(fields.get("clients")) or 0) > 0:
+                self._client_sign(at)
         elif name == APPLYING_AGGREGATE:
-            self.clients_seen |= (_int(fields.get("clients")) or 0) > 0
+            if (_int(fields.get("clients")) or 0) > 0:
+                self._client_sign(at)
         elif name == RIVAL_LEADER:
             self.last_rival_us = _later(self.last_rival_us, at)
             self.rival = (host, str(fields.get("other_leader", "?")), fields.get("term", "?"))
@@ -296,6 +319,7 @@ class InstanceState:
                         self._set_period(period)
         self.rounds_finalized += 1
         self.rate.add(at)
+        self.clients_active.forget_before(at - self.rule_window_us())
         self.last_round, self.last_round_us, self.last_round_leader = round_, at, host
         if round_ is not None:
             self._remember_round(round_, host, at)

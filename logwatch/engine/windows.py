@@ -36,14 +36,17 @@ class RecentKeys:
             del last[next(iter(last))]
 
     def count_after(self, after_us: int) -> int:
-        """How many were seen after `after_us`; older ones are forgotten for good."""
+        """How many were seen after `after_us` (changes nothing)."""
+        return sum(1 for at in self._last.values() if at > after_us)
+
+    def forget_before(self, after_us: int) -> None:
+        """Forgets, from the old end, the keys last seen at or before `after_us`."""
         last = self._last
         while last:
             oldest = next(iter(last))
             if last[oldest] > after_us:
                 break
             del last[oldest]
-        return len(last)
 
 
 class RateCounter:
