@@ -22,7 +22,7 @@ from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
 from logwatch.sources.stdin import StdinFollower
-from logwatch.times import US, parse_time, wall_clock_us
+from logwatch.times import US, format_time, parse_time, wall_clock_us
 from logwatch.units import UnitTemplate, normalize_instance
 
 if TYPE_CHECKING:
@@ -308,7 +308,16 @@ def run_follow(
         for name in names:
             engine.start_watch(name, max(now, engine.now_us or now))
         follow.announce_active()
-        clock.catching_up = isinstance(live, StdinFollower)
+        piped = isinstance(live, StdinFollower)
+        if not piped:
+            # From here on everything read from the journal is new, whatever its stamp (a
+            # host behind stamps its new entries in the past). Piped entries keep the
+            # stamp rule: how much of a pipe the warm-up got is a matter of timing.
+            follow.live_from_us = 0
+        clock.catching_up = piped
+        # Said once the backlog is read: from here on an entry is shown as it comes (and
+        # a script or test waiting for follow to be ready waits for this line).
+        _note(f"live from {format_time(wall_clock_us())}", resolved_output)
         last_save = time.monotonic()
         while not stop.stop:
             items = live.poll(TICK_S)

@@ -296,13 +296,15 @@ class AggregatorSilent(Rule):
     def _due(self, st: InstanceState, now_us: int) -> tuple[int | None, bool]:
         """(the deadline, whether it waits for an entry): the rule looks again W after the
         last forwarded aggregate, but only while the instance is alive then (an entry
-        within W before it); else only a new entry can bring a deadline."""
+        within W/2 before it: an instance that stopped whole, its aggregate written a
+        moment before its last entry, is a stall, not a silent aggregator); else only a
+        new entry can bring a deadline."""
         armed = self.settings.expect_aggregator or st.aggregator_seen
         if self.alert.active or not armed or not st.entries_seen:
             return None, False
         window = st.rule_window_us()
         due = max(st.aggregator_reference_us() + window, now_us)
-        if st.last_entry_us + window <= due:
+        if st.last_entry_us + window // 2 <= due:
             return None, True
         return due, False
 

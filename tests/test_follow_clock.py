@@ -1,0 +1,131 @@
+"""Live, logwatch's own wall clock is the reference (docs/clock.md): a host whose entries
+are stamped far from "now" neither fires nor hides a stall, and is named in clock_skew.
+
+The journal is written while logwatch follows it, by systemd-journal-remote; every entry
+is stamped with the wall clock when it is written, and the skewed host's with the wall
+clock plus its offset, as a host with a wrong clock would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from logwatch.livefeed import LiveJournal, restamp
+from logwatch.simulate import Scenario, to_export
+from logwatch.simulate.export import entry_count
+from logwatch.times import US, iso_to_us, wall_clock_us
+
+INSTANCE = "acme-mainnet"
+P, D = 1.0, 1.0  # W = 4 s
+W_US = round((3 * P + D) * US)
+
+
+def start_follow(directory: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "logwatch", "follow", INSTANCE, "--directory", str(directory),
+            "--output", "json", "--round-period", f"{P}s", "--round-deadline", f"{D}s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    # Ready when it says so: the backlog is read and entries are shown as they come.
+    line = _read_line(proc.stderr, time.monotonic() + 30)
+    assert line.startswith(b"logwatch: live from "), line
+    return proc
+
+
+def _read_line(stream: IO[bytes], until: float) -> bytes:
+    fd = stream.fileno()
+    got = b""
+    while not got.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, until - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no line in time, got {got!r}")
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def alerts_until(stream: IO[bytes], until: float) -> Iterator[dict[str, Any]]:
+    fd = stream.fileno()
+    buffer = b""
+    while (left := until - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], min(left, 0.05))
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            obj = json.loads(line)
+            if obj["type"] == "alert":
+                yield obj
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("host", "offset_s"), [("client2", 3600), ("srv2", -3600), ("srv2", -60), ("srv2", 60)]
+)
+def test_a_host_off_the_wall_clock_is_named_and_a_real_stall_still_fires_on_time(
+    tmp_path: Path, host: str, offset_s: int
+) -> None:
+    with LiveJournal(tmp_path / "journal") as journal:
+        proc = start_follow(journal.directory)
+        assert proc.stdout is not None
+        try:
+            lines = Scenario(INSTANCE, wall_clock_us(), period_s=P, clients=3).start()
+            lines = lines.rounds(4).lines()
+            seq = 1
+            last_final = 0
+            for line in lines:
+                # Written as their time comes (the gaps kept), stamped by their host's clock.
+                while (ahead := line.time_us - wall_clock_us()) > 0:
+                    time.sleep(ahead / US)
+                now = wall_clock_us()
+                stamp = now + offset_s * US if line.host == host else now
+                journal.write(restamp(to_export(line, "full", seq), stamp))
+                seq += entry_count(line, "full")
+                if line.message == "round finalized":
+                    last_final = now
+            # Then silence from everyone: the stall must fire on the wall clock, on time.
+            seen = []
+            for alert in alerts_until(proc.stdout, time.monotonic() + W_US / US + 10):
+                seen.append(alert)
+                if alert["alert"] == "round_stall":
+                    break
+        finally:
+            stop(proc)
+    named = [a for a in seen if a["alert"] == "clock_skew"]
+    assert named and named[0]["labels"]["host"] == host and named[0]["state"] == "firing"
+    assert abs(named[0]["values"]["offset_s"] - offset_s) < 2
+    stalls = [a for a in seen if a["alert"] == "round_stall"]
+    assert [a["state"] for a in stalls] == ["firing"], seen
+    at = iso_to_us(stalls[0]["at"])
+    assert at is not None
+    # Within 1 s of the real deadline: the last finalization as written, plus W.
+    assert abs(at - (last_final + W_US)) < US, (at - last_final) / US
+    assert [a["alert"] for a in seen if a["alert"] not in ("clock_skew", "round_stall")] == []
