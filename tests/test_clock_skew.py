@@ -27,7 +27,7 @@ from logwatch.cli import app
 from logwatch.simulate import LogLine, Scenario
 from logwatch.simulate.lines import DEFAULT_START_US
 from logwatch.simulate.scenario import noise
-from logwatch.times import US, format_time
+from logwatch.times import US, format_time, iso_to_us
 
 ISOLATED_ENV = {"HOME": "/nonexistent", "XDG_CONFIG_HOME": "/nonexistent"}
 RULES = ("--round-period", "2s", "--round-deadline", "1s")
@@ -264,6 +264,10 @@ def test_any_single_host_skew_neither_pages_falsely_nor_hides_a_stall(
     objs = replay(path)
     critical = [a for a in alerts(objs) if a[0] in CRITICAL and a[1] == "firing"]
     if stalled:
-        assert critical[:1] == [("round_stall", "firing", format_time(gaps[0] + W_US))]
+        # Fired within a second of the true deadline (a host off by less than the
+        # tolerance is corrected, as measured from the rounds, to a few ms).
+        assert [a[:2] for a in critical[:1]] == [("round_stall", "firing")], critical
+        at = iso_to_us(critical[0][2])
+        assert at is not None and abs(at - (gaps[0] + W_US)) < US, critical
     else:
         assert critical == []

@@ -23,7 +23,12 @@ from typing import Final, NamedTuple, Protocol
 from logwatch.times import US
 
 TOLERANCE_US: Final = 2 * US
-"""A host whose clock is off by more than this is skewed (clock_skew)."""
+"""A host whose clock is off by more than this is skewed: it moves no clock, clock_skew."""
+CORRECTION_US: Final = US // 2
+"""An offset over this is corrected (the entry placed at its host's corrected time), so a
+stall fires within a second of its deadline even beside a host off by less than the
+tolerance; below it, what is measured is the jitter of the rounds, and times stay as
+stamped."""
 CLIENT_LEAD_US: Final = US
 """Without a reference (StreamTime), the furthest one client entry moves the clock."""
 CHAIN_GAP_US: Final = 30 * US
@@ -51,8 +56,8 @@ LIVE_SAMPLES: Final = 5
 
 
 class Placement(NamedTuple):
-    """Where an entry stands: its time on the clock, and its host's offset when the host
-    is skewed (0: in line; > 0 ahead; < 0 behind)."""
+    """Where an entry stands: its corrected time, and its host's offset when the host is
+    skewed, off by more than the tolerance (0: in line; > 0 ahead; < 0 behind)."""
 
     time_us: int
     skew_us: int
@@ -99,7 +104,7 @@ class CaptureOffsets(NamedTuple):
     end_us: int | None
 
     def skewed_hosts(self) -> frozenset[str]:
-        """Hosts off by more than the tolerance somewhere in the capture."""
+        """Hosts whose entries are placed off their stamps somewhere in the capture."""
         return frozenset(self.segments)
 
     def offset(self, host: str, raw_us: int) -> int:
@@ -133,14 +138,14 @@ class CaptureTime:
     def place(
         self, host: str | None, role: str | None, raw_us: int, clock_us: int | None
     ) -> Placement:
-        skew = 0 if host is None else self.offsets.offset(host, raw_us)
-        placed = raw_us - skew
+        offset = 0 if host is None else self.offsets.offset(host, raw_us)
+        placed = raw_us - offset
         end = self.offsets.end_us
         if end is not None and placed > end:
-            if host is not None and placed - end > self.tolerance_us:
-                skew += placed - end
+            if host is not None:
+                offset += placed - end
             placed = end
-        return Placement(placed, skew)
+        return Placement(placed, offset if abs(offset) > self.tolerance_us else 0)
 
 
 class LiveTime:
@@ -176,9 +181,10 @@ class LiveTime:
             deltas = self._deltas[host] = deque(maxlen=LIVE_SAMPLES)
         deltas.append(delta)
         typical = round(statistics.median(deltas))
-        if abs(typical) <= self.tolerance_us:
+        if abs(typical) <= CORRECTION_US:
             return Placement(min(raw_us, reference), 0)
-        return Placement(min(raw_us - typical, reference), typical)
+        skew = typical if abs(typical) > self.tolerance_us else 0
+        return Placement(min(raw_us - typical, reference), skew)
 
 
 class _Host:
@@ -319,7 +325,7 @@ class OffsetEstimator:
 
     def _segments(self, adjusted: list[tuple[int, int]]) -> tuple[Segment, ...]:
         """Consecutive samples whose offsets agree within the tolerance, as segments; an
-        offset within the tolerance is 0 (in line)."""
+        offset within CORRECTION_US is 0 (as stamped)."""
         groups: list[list[tuple[int, int]]] = []
         for raw, offset in adjusted:
             if groups:
@@ -331,7 +337,7 @@ class OffsetEstimator:
         segs = []
         for group in groups:
             typical = round(statistics.median(o for _, o in group))
-            if abs(typical) <= self.tolerance_us:
+            if abs(typical) <= CORRECTION_US:
                 typical = 0
             raws = [raw for raw, _ in group]
             segs.append(Segment(min(raws), max(raws), typical))
