@@ -271,3 +271,12 @@ def test_any_single_host_skew_neither_pages_falsely_nor_hides_a_stall(
         assert at is not None and abs(at - (gaps[0] + W_US)) < US, critical
     else:
         assert critical == []
+
+
+def test_round_numbers_going_back_are_a_restart_not_a_clock(captures: Captures) -> None:
+    # Rounds are the shared clock only where they move on: a restart (round numbers
+    # repeat) must not make every host look an hour off.
+    lines = Scenario(clients=5).start().rounds(20).jump(5).rounds(20).lines()
+    objs = replay(captures.make(lines, "full", "journal"))
+    assert [a for a in alerts(objs) if a[0] == "clock_skew"] == []
+    assert ("round_regression", "firing") in [a[:2] for a in alerts(objs)]

@@ -124,9 +124,12 @@ def test_stall_fires_at_last_finalization_plus_w_and_resolves_on_the_next() -> N
         "instance": INST,
         "at": "2026-11-25T10:00:27.000000Z",
         "since": "2026-11-25T10:00:27.000000Z",
-        "summary": "no round finalized for 7s (last round 11)",
+        "summary": "no round finalized for 7s (last round 11)" + UNKNOWN,
         "labels": {"alertname": "round_stall", "instance": INST, "severity": "critical"},
         "values": {"last_round": 11, "silent_s": 7.0},
+        # Servers submitting partials, and nothing else: none of the three causes.
+        "cause": "unknown",
+        "evidence": [],
     }
     assert resolved.since_us == firing.since_us
     assert resolved.values == {"last_round": 12, "silent_s": 90.0}
@@ -155,12 +158,17 @@ def test_finalization_exactly_on_the_deadline_prevents_the_stall() -> None:
     assert run.alerts() == []
 
 
+UNKNOWN = "; likely cause unknown: the logs since the last round do not tell"
+
+
 def test_stall_before_any_round_counts_from_the_watch_start() -> None:
     run = Run()
     run.feed("submitted_partial", 0, round=1)
     run.advance(100)
     assert run.alerts() == [("round_stall", "firing", 7.0)]
-    assert run.out[0].summary == "no round finalized for 7s (none since the watch started)"  # type: ignore[union-attr]
+    assert run.out[0].summary == (  # type: ignore[union-attr]
+        "no round finalized for 7s (none since the watch started)" + UNKNOWN
+    )  # type: ignore[union-attr]
 
 
 def test_follow_start_watch_counts_from_the_later_start() -> None:

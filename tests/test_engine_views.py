@@ -76,4 +76,7 @@ def test_summary_counts_firing_alerts_and_the_worst_severity() -> None:
         ("round_stall", "firing", at(13)),
         ("participants_low", "firing", at(4)),
     ]
-    assert view.active_alerts[0].summary == "no round finalized for 7s (last round 4)"
+    assert view.active_alerts[0].summary == (
+        "no round finalized for 7s (last round 4)"
+        "; likely cause unknown: the logs since the last round do not tell"
+    )

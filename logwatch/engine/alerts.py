@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Final, Literal
 
-from logwatch.engine.outputs import AlertTransition, Severity, TransitionState, Value
+from logwatch.engine.outputs import AlertTransition, Evidence, Severity, TransitionState, Value
 
 ROUND_STALL: Final = "round_stall"
 SPLIT_BRAIN: Final = "split_brain"
@@ -81,14 +82,22 @@ class Alert:
         return self._transition("pending", at_us, summary, values)
 
     def to_firing(
-        self, at_us: int, summary: str, values: Mapping[str, Value]
+        self,
+        at_us: int,
+        summary: str,
+        values: Mapping[str, Value],
+        cause: tuple[str, tuple[Evidence, ...]] | None = None,
     ) -> AlertTransition | None:
+        """`cause`: (the likely cause, the lines that show it), for a stall."""
         if self.status == "firing":
             return None
         if self.status == "inactive":
             self.since_us = at_us
         self.status = "firing"
-        return self._transition("firing", at_us, summary, values)
+        transition = self._transition("firing", at_us, summary, values)
+        if cause is None:
+            return transition
+        return dataclasses.replace(transition, cause=cause[0], evidence=cause[1])
 
     def to_resolved(
         self, at_us: int, summary: str, values: Mapping[str, Value]

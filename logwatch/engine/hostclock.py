@@ -190,9 +190,13 @@ class LiveTime:
 class _Host:
     """What the first look keeps of one host."""
 
-    __slots__ = ("chain_ok", "prev_us", "reach_us", "samples")
+    __slots__ = ("chain_ok", "prev_us", "reach_us", "samples", "top_kinds", "top_round")
 
     def __init__(self) -> None:
+        # Rounds below the highest seen, or a kind of line of that one written again, are
+        # a restart or a fork going back, not a clock.
+        self.top_round = -1
+        self.top_kinds: set[str] | None = set()  # None: the top round came round again
         # (round, raw µs, event name), arrival order; one host may run several roles.
         self.samples: list[tuple[int, int, str]] = []
         self.prev_us: int | None = None
@@ -231,14 +235,15 @@ class OffsetEstimator:
             if len(self._hosts) >= MAX_HOSTS:
                 return
             h = self._hosts[host] = _Host()
-        sampled = (
-            event in ROUND_LINES
-            and isinstance(round_, int)
-            and not isinstance(round_, bool)
-            and round_ % self._stride == 0
-        )
-        if sampled:
-            assert isinstance(round_, int) and event is not None
+        fresh = False
+        if event in ROUND_LINES and isinstance(round_, int) and not isinstance(round_, bool):
+            if round_ > h.top_round:
+                h.top_round, h.top_kinds = round_, set()
+            fresh = round_ == h.top_round and h.top_kinds is not None and event not in h.top_kinds
+            if round_ == h.top_round:
+                # A kind of line of the top round written twice: that round came again.
+                h.top_kinds = None if h.top_kinds is None or not fresh else h.top_kinds | {event}
+        if fresh and isinstance(round_, int) and event is not None and round_ % self._stride == 0:
             if not h.samples or h.samples[-1][:1] != (round_,) or h.samples[-1][2] != event:
                 h.samples.append((round_, raw_us, event))
                 if len(h.samples) > MAX_SAMPLES:

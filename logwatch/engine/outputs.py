@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from logwatch.times import format_time
 
@@ -13,14 +13,28 @@ Severity = Literal["critical", "warning"]
 Value = int | float | str
 
 
+class Evidence(NamedTuple):
+    """A log line that shows why an alert fired: when, which host, what it said."""
+
+    at_us: int
+    host: str
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": format_time(self.at_us), "host": self.host, "text": self.text}
+
+
 @dataclass(frozen=True, slots=True)
 class AlertTransition:
     """One change of one alert of one instance, stamped with the event time it happened at.
 
     since_us: when the condition began: the pending start for an alert with a hold
         time, the firing start otherwise; a resolution keeps the since it closes.
-    labels: the alert's stable identity (alertname, instance, severity).
+    labels: the alert's stable identity (alertname, instance, severity, and host for
+        clock_skew).
     values: the numbers (and a few strings) behind the summary.
+    cause / evidence: for a firing round_stall, the likely cause (committee_stuck,
+        aggregator_down, min_participants_unmet, unknown) and the lines that show it.
     """
 
     alert: str
@@ -32,11 +46,13 @@ class AlertTransition:
     summary: str
     labels: Mapping[str, str]
     values: Mapping[str, Value]
+    cause: str | None = None
+    evidence: tuple[Evidence, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md contract: type, alert, state, severity, instance, at, since, summary,
-        labels, values, in that order."""
-        return {
+        """The contract (docs/json.md): type, alert, state, severity, instance, at, since,
+        summary, labels, values, in that order; then cause and evidence when known."""
+        out: dict[str, Any] = {
             "type": "alert",
             "alert": self.alert,
             "state": self.state,
@@ -48,6 +64,10 @@ class AlertTransition:
             "labels": dict(self.labels),
             "values": dict(self.values),
         }
+        if self.cause is not None:
+            out["cause"] = self.cause
+            out["evidence"] = [e.to_json() for e in self.evidence]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

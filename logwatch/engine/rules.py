@@ -13,6 +13,7 @@ from logwatch.engine.alerts import (
     SPLIT_BRAIN,
     Alert,
 )
+from logwatch.engine.diagnosis import diagnose
 from logwatch.engine.outputs import AlertTransition, Value
 from logwatch.engine.settings import RuleSettings
 from logwatch.engine.state import (
@@ -105,8 +106,12 @@ class RoundStall(Rule):
             after = f"last round {st.last_round}"
         else:
             after = "none since the watch started"
+        why = diagnose(st.stall_evidence, (p.participants for p in st.recent_rounds))
         return self.alert.to_firing(
-            at_us, f"no round finalized for {human(silent)} ({after})", values
+            at_us,
+            f"no round finalized for {human(silent)} ({after}); {why.text()}",
+            values,
+            (why.cause, why.evidence),
         )
 
 

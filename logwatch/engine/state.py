@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
+from logwatch.engine.diagnosis import StallEvidence
 from logwatch.engine.settings import RuleSettings
 from logwatch.engine.views import LeaderChange, RoundPoint
 from logwatch.engine.windows import BoundedLog, ParticipantsSeries, RateCounter, RecentKeys
@@ -93,6 +94,8 @@ class InstanceState:
         self._intervals: deque[int] = deque(maxlen=settings.period_samples)
         self._set_period(settings.period_us)
         self.recent_rounds: deque[RoundPoint] = deque(maxlen=RECENT_ROUND_POINTS)
+        # What was written since the last finalized round: why a stall would be.
+        self.stall_evidence = StallEvidence()
         self.series = ParticipantsSeries(SERIES_BUCKETS)
         self.rate = RateCounter(RATE_SPAN_S)
         # Leaders.
@@ -225,6 +228,7 @@ class InstanceState:
         if event.leader_only:
             self._leader_only(host, at)
         name = event.name
+        self.stall_evidence.note(event)
         if name in CLIENT_EVIDENCE:
             self._client_sign(at)
             if name in (REGISTERING_CLIENT, REGISTRATION_ACCEPTED):
@@ -318,6 +322,7 @@ class InstanceState:
                     if period != self._period_us:
                         self._set_period(period)
         self.rounds_finalized += 1
+        self.stall_evidence.clear()
         self.rate.add(at)
         self.clients_active.forget_before(at - self.rule_window_us())
         self.last_round, self.last_round_us, self.last_round_leader = round_, at, host
