@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -28,7 +29,8 @@ W_US = round((3 * P + D) * US)
 
 
 def start_follow(directory: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    """A follow on `directory`, returned once it says it is live (the backlog read)."""
+    proc = subprocess.Popen(
         [
             sys.executable, "-m", "logwatch", "follow", INSTANCE, "--directory", str(directory),
             "--output", "json", "--events", "rounds",
@@ -38,6 +40,27 @@ def start_follow(directory: Path, *extra: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+    wait_for_stderr(proc, "logwatch: live from ", 30)
+    return proc
+
+
+def wait_for_stderr(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:
+    """The first stderr line starting with `prefix` (lines before it are dropped)."""
+    assert proc.stderr is not None
+    fd, line, until = proc.stderr.fileno(), b"", time.monotonic() + timeout
+    while True:
+        ready, _, _ = select.select([fd], [], [], max(0.0, until - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no stderr line {prefix!r} in {timeout}s")
+        char = os.read(fd, 1)
+        if not char:
+            raise AssertionError(f"follow ended before {prefix!r}")
+        if char != b"\n":
+            line += char
+            continue
+        text, line = line.decode(), b""
+        if text.startswith(prefix):
+            return text
 
 
 def read_json(stream: IO[str], until: float) -> Iterator[dict[str, Any]]:
@@ -62,6 +85,22 @@ def wait_for(stream: IO[str], pred: Any, timeout: float) -> tuple[dict[str, Any]
         if pred(obj):
             return obj, time.monotonic()
     raise AssertionError("timed out waiting for follow output")
+
+
+def collect_until(stream: IO[str], pred: Any, timeout: float) -> list[dict[str, Any]]:
+    """Every JSON line up to and including the first that `pred` holds for."""
+    got = []
+    for obj in read_json(stream, time.monotonic() + timeout):
+        got.append(obj)
+        if pred(obj):
+            return got
+    raise AssertionError(f"timed out waiting for follow output, got {got}")
+
+
+def finalized_rounds(items: list[tuple[int, bytes]]) -> list[int]:
+    return [
+        int(n) for _, export in items for n in re.findall(rb"round finalized round=(\d+)", export)
+    ]
 
 
 def stop(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -95,7 +134,6 @@ def write_rounds(journal: LiveJournal, items: list[tuple[int, bytes]]) -> None:
 def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJournal) -> None:
     proc = start_follow(journal.directory)
     try:
-        time.sleep(1.0)  # let it start and warm up on an empty journal
         items = scenario_items(3)
         delays = []
         for _, export in items:
@@ -142,19 +180,21 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     seen: list[int] = []
     proc = start_follow(journal.directory, "--state-dir", str(state))
     try:
-        time.sleep(1.0)
         write_rounds(journal, first)
-        time.sleep(1.5)  # past one cursor save
+        last = max(finalized_rounds(first))
+        shown = collect_until(proc.stdout, lambda o: o.get("round") == last, 10)  # type: ignore[arg-type]
+        seen += [o["round"] for o in shown if o["type"] == "round"]
     finally:
-        code, out, err = stop(proc)
+        code, out, err = stop(proc)  # saves the cursor on the way out
     assert code == 0, err
     seen += [json.loads(x)["round"] for x in out.splitlines() if '"type":"round"' in x]
     # Rounds written while logwatch is down...
     write_rounds(journal, second)
-    time.sleep(0.5)
     proc = start_follow(journal.directory, "--state-dir", str(state))
     try:
-        time.sleep(2.0)
+        last = max(finalized_rounds(second))
+        shown = collect_until(proc.stdout, lambda o: o.get("round") == last, 10)  # type: ignore[arg-type]
+        seen += [o["round"] for o in shown if o["type"] == "round"]
     finally:
         code, out, err = stop(proc)
     assert code == 0, err
@@ -171,15 +211,24 @@ def test_follow_reads_entries_piped_in_and_ends_with_the_pipe(captures: Captures
     s = Scenario(INSTANCE, start, period_s=P, servers=3, clients=3).start().rounds(5).silence(10)
     lines = s.rounds(2).lines()
     capture = captures.make(lines, "full", "json")
-    done = subprocess.run(
+    proc = subprocess.Popen(
         [
             sys.executable, "-m", "logwatch", "follow", "-", "--instance", INSTANCE,
             "--output", "json", "--round-period", f"{P}s", "--round-deadline", f"{D}s",
         ],
-        stdin=capture.open("rb"), capture_output=True, text=True, timeout=60, check=False,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    objs = [json.loads(x) for x in done.stdout.splitlines()]
+    assert proc.stdin is not None
+    # As journalctl -f would: each entry written when its time comes (a stamp far ahead
+    # of the wall clock is a host's clock ahead, and is not believed).
+    for raw in capture.read_bytes().splitlines(keepends=True):
+        while (ahead := int(json.loads(raw)["__REALTIME_TIMESTAMP"]) - wall_clock_us()) > 0:
+            time.sleep(ahead / US)
+        proc.stdin.write(raw)
+        proc.stdin.flush()
+    out, err = proc.communicate(timeout=60)  # closes stdin: the pipe ends
+    assert proc.returncode == 0, err
+    objs = [json.loads(x) for x in out.splitlines()]
     last_before = max(
         x.time_us for x in lines if x.message == "round finalized" and x.time_us < start + 8 * US
     )
@@ -221,7 +270,6 @@ def test_exec_runs_for_a_live_alert_with_its_json_and_environment(
     # Split like a shell would, run without one: the `;` part is one argument.
     proc = start_follow(journal.directory, "--exec", f"{sys.executable} {script} 'x; touch y'")
     try:
-        time.sleep(1.0)
         write_rounds(journal, scenario_items(2))
         wait_for(
             proc.stdout,  # type: ignore[arg-type]
@@ -248,23 +296,20 @@ def test_sighup_reloads_patterns_and_keeps_the_old_ones_when_broken(
     patterns.mkdir()
     proc = start_follow(journal.directory, "--patterns", str(patterns))
     try:
-        time.sleep(1.0)
         (patterns / "mine.toml").write_text("[patterns.broken\n")
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1.0)
+        failed = wait_for_stderr(proc, "logwatch: reload failed", 10)
         (patterns / "mine.toml").write_text("")
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1.0)
+        wait_for_stderr(proc, "logwatch: patterns and config reloaded", 10)
         # Still following after both reloads: rounds come through.
         write_rounds(journal, scenario_items(1))
         wait_for(proc.stdout, lambda o: o["type"] == "round", 5)  # type: ignore[arg-type]
     finally:
         code, _, err = stop(proc)
     assert code == 0, err
-    lines = err.splitlines()
-    assert any("reload failed, keeping the old patterns" in x and "mine.toml" in x for x in lines)
-    assert lines.count("logwatch: patterns and config reloaded") == 1
-    assert "Traceback" not in err
+    assert "keeping the old patterns" in failed and "mine.toml" in failed
+    assert "reloaded" not in err and "Traceback" not in err  # each said once
 
 
 @pytest.mark.parametrize("live_from_s", [0, 100])

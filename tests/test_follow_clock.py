@@ -129,3 +129,41 @@ def test_a_host_off_the_wall_clock_is_named_and_a_real_stall_still_fires_on_time
     # Within 1 s of the real deadline: the last finalization as written, plus W.
     assert abs(at - (last_final + W_US)) < US, (at - last_final) / US
     assert [a["alert"] for a in seen if a["alert"] not in ("clock_skew", "round_stall")] == []
+
+
+def test_a_misspelt_instance_is_no_data_after_w_never_all_clear(tmp_path: Path) -> None:
+    with LiveJournal(tmp_path / "journal") as journal:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "logwatch", "follow", "acme-mainet", "--directory",
+                str(journal.directory), "--output", "json", "--round-period", f"{P}s",
+                "--round-deadline", f"{D}s",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            live = _read_line(proc.stderr, time.monotonic() + 30)
+            while not live.startswith(b"logwatch: live from "):
+                live = _read_line(proc.stderr, time.monotonic() + 30)
+            started = iso_to_us(live.decode().split("live from ")[1].strip())
+            assert started is not None
+            # The real instance writes on; the misspelt one shows nothing at all.
+            lines = Scenario(INSTANCE, wall_clock_us(), period_s=P, clients=3).start()
+            seq = 1
+            for line in lines.rounds(2).lines():
+                journal.write(restamp(to_export(line, "full", seq), wall_clock_us()))
+                seq += entry_count(line, "full")
+            alert = next(alerts_until(proc.stdout, time.monotonic() + W_US / US + 10))
+        finally:
+            stop(proc)
+    assert (alert["alert"], alert["state"], alert["instance"]) == (
+        "no_data",
+        "firing",
+        "acme-mainet",
+    )
+    assert alert["severity"] == "warning"
+    at = iso_to_us(alert["at"])
+    # W after the watch started (said just after it, in "live from").
+    assert at is not None and abs(at - (started + W_US)) < US

@@ -349,7 +349,7 @@ class Engine:
         at = placed if self._now is None else min(placed, self._now)
         watch = self._watch(instance, at)
         if not watch.state.entries_seen:
-            out.extend(watch.first_entry(at))
+            out.extend(watch.first_entry(at if self._now is None else self._now))
         watch.state.touch(at)
         if host is not None and (skew or host in watch.skews):
             self._note_host(watch, host, skew, out)
@@ -364,7 +364,7 @@ class Engine:
         watch = self._watch(event.instance, event.time_us)
         first = not watch.state.entries_seen
         if first:
-            out.extend(watch.first_entry(event.time_us))
+            out.extend(watch.first_entry(event.time_us if now is None else now))
         host = event.host
         if host is not None and (skew or host in watch.skews):
             self._note_host(watch, host, skew, out)

@@ -173,7 +173,8 @@ class LiveTime:
         if self.catching_up or host is None:
             if delta > self.tolerance_us:
                 return Placement(reference, 0 if host is None else delta)
-            return Placement(min(raw_us, reference), 0)
+            # In line (the reference is the last tick's, up to a tick old): as stamped.
+            return Placement(raw_us, 0)
         deltas = self._deltas.get(host)
         if deltas is None:
             if len(self._deltas) >= MAX_HOSTS:
@@ -182,9 +183,9 @@ class LiveTime:
         deltas.append(delta)
         typical = round(statistics.median(deltas))
         if abs(typical) <= CORRECTION_US:
-            return Placement(min(raw_us, reference), 0)
+            return Placement(min(raw_us, reference + self.tolerance_us), 0)
         skew = typical if abs(typical) > self.tolerance_us else 0
-        return Placement(min(raw_us - typical, reference), skew)
+        return Placement(min(raw_us - typical, reference + self.tolerance_us), skew)
 
 
 class _Host:
