@@ -255,18 +255,19 @@ def check_invariants(run: Replayed, data: bytes, named: Sequence[str] = ()) -> N
         # Durations (every *_s value but a clock's offset, which is signed: < 0 behind).
         assert all(v >= 0 for k, v in a["values"].items() if k.endswith("_s") and k != "offset_s")
     # Each alert's transitions in lifecycle order.
-    state: dict[tuple[str, str], str] = {}
+    # An alert is told apart by its labels, as Alertmanager does (clock_skew: per host).
+    state: dict[tuple[str, str, str], str] = {}
     allowed_from = {
         "pending": ("inactive",),
         "firing": ("inactive", "pending"),
         "resolved": ("pending", "firing"),
     }
     for a in alerts:
-        key = (a["instance"], a["alert"])
+        key = (a["instance"], a["alert"], json.dumps(a["labels"], sort_keys=True))
         assert state.get(key, "inactive") in allowed_from[a["state"]], (key, a["state"])
         state[key] = "inactive" if a["state"] == "resolved" else a["state"]
     for name, info in summary["instances"].items():
-        firing = {alert for (inst, alert), s in state.items() if inst == name and s == "firing"}
+        firing = {alert for (inst, alert, _), s in state.items() if inst == name and s == "firing"}
         assert set(info["firing"]) == firing
 
 
