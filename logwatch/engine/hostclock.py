@@ -343,7 +343,8 @@ class OffsetEstimator:
         segs = []
         for group in groups:
             typical = round(statistics.median(o for _, o in group))
-            if abs(typical) <= CORRECTION_US:
+            # One round off between others is a step caught mid-round (NTP), not a clock.
+            if abs(typical) <= CORRECTION_US or (len(group) == 1 and len(groups) > 1):
                 typical = 0
             raws = [raw for raw, _ in group]
             segs.append(Segment(min(raws), max(raws), typical))
