@@ -152,8 +152,7 @@ def logwatch(argv: Sequence[str], home: Path, stdin: str | None = None, timeout:
 def logwatch_fed_live(argv: Sequence[str], home: Path, export: Path, timeout: float = 60) -> Run:
     """The installed `logwatch ARGV` with `export` piped in as `journalctl -f -o export`
     would: each entry written when its time comes (a stamp ahead of the wall clock is a
-    clock ahead, and not believed)."""
-    started = time.monotonic()
+    clock ahead, and not believed). Its seconds count from the end of the input."""
     out, err = home / "fed.out", home / "fed.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
@@ -168,6 +167,7 @@ def logwatch_fed_live(argv: Sequence[str], home: Path, export: Path, timeout: fl
                     time.sleep(ahead / US)
                 proc.stdin.write(entry + b"\n\n")
                 proc.stdin.flush()
+        started = time.monotonic()
         proc.wait(timeout=timeout)
     seconds = time.monotonic() - started
     return Run(list(argv), proc.returncode, out.read_text(), err.read_text(), seconds)
