@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import json_lines
 
 from logwatch.engine.outputs import AlertTransition, RoundObservation, TransitionState
 from logwatch.errors import UsageError
 from logwatch.sinks.exec import ExecCounts, ExecSink
-from logwatch.sinks.jsonlines import dumps
+from logwatch.sinks.json_output import dumps
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -115,7 +116,7 @@ def test_each_transition_runs_the_command_with_json_on_stdin_and_the_env(
         "LOGWATCH_AT": "2026-11-18T11:08:10.000000Z",
         "EXECTEST_INHERITED": "yes",
     }
-    assert got[1]["env"]["LOGWATCH_AT"] == json.loads(got[1]["stdin"])["at"]
+    assert got[1]["env"]["LOGWATCH_AT"] == json_lines(got[1]["stdin"])[0]["at"]
     assert sink.counts == ExecCounts(run=3)
     assert lines == ["logwatch: exec: " + cmd + ": 3 run, 0 failed, 0 timed out, 0 dropped"]
 
@@ -260,14 +261,18 @@ def test_a_full_queue_drops_the_oldest_waiting_alert_and_counts_it(
     (out / "hold").touch()
     lines: list[str] = []
     sink = ExecSink([cmd, str(out)], queue_size=2, report=lines.append)
-    sink.emit(alert("firing", name="first"))
+    # Five alerts the contract knows, so the alert JSON on stdin stays valid.
+    first, second, third, fourth, fifth = (
+        "round_stall", "split_brain", "participants_zero", "participants_low", "aggregator_silent"
+    )  # fmt: skip
+    sink.emit(alert("firing", name=first))
     wait_for(lambda: len(records(out)) == 1)  # running, and holding
-    for name in ("second", "third", "fourth", "fifth"):
+    for name in (second, third, fourth, fifth):
         sink.emit(alert("firing", name=name))
     assert sink.counts.dropped == 2
     (out / "hold").unlink()
     sink.close({})
-    assert [r["env"]["LOGWATCH_ALERT"] for r in records(out)] == ["first", "fourth", "fifth"]
+    assert [r["env"]["LOGWATCH_ALERT"] for r in records(out)] == [first, fourth, fifth]
     assert sink.counts == ExecCounts(run=3, dropped=2)
     assert lines == [
         f"logwatch: exec: {cmd}: dropped 2 waiting alert(s), queue full",

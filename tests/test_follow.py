@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from conftest import Captures
+from conftest import Captures, check_line, json_lines
 
 from logwatch.commands.follow import SourceOptions
 from logwatch.cursor import state_key
@@ -54,7 +54,7 @@ def read_json(stream: IO[str], until: float) -> Iterator[dict[str, Any]]:
         buffer += chunk
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
-            yield json.loads(line)
+            yield check_line(json.loads(line))
 
 
 def wait_for(stream: IO[str], pred: Any, timeout: float) -> tuple[dict[str, Any], float]:
@@ -148,7 +148,7 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     finally:
         code, out, err = stop(proc)
     assert code == 0, err
-    seen += [json.loads(x)["round"] for x in out.splitlines() if '"type":"round"' in x]
+    seen += [x["round"] for x in json_lines(out) if x["type"] == "round"]
     # Rounds written while logwatch is down...
     write_rounds(journal, second)
     time.sleep(0.5)
@@ -158,7 +158,7 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     finally:
         code, out, err = stop(proc)
     assert code == 0, err
-    seen += [json.loads(x)["round"] for x in out.splitlines() if '"type":"round"' in x]
+    seen += [x["round"] for x in json_lines(out) if x["type"] == "round"]
     # ...are reported by the restarted follow: every round once, none twice.
     assert sorted(seen) == list(range(1, 9)), seen
 
@@ -179,7 +179,7 @@ def test_follow_reads_entries_piped_in_and_ends_with_the_pipe(captures: Captures
         stdin=capture.open("rb"), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    objs = [json.loads(x) for x in done.stdout.splitlines()]
+    objs = json_lines(done.stdout)
     last_before = max(
         x.time_us for x in lines if x.message == "round finalized" and x.time_us < start + 8 * US
     )

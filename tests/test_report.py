@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import shlex
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Captures
+from conftest import Captures, json_lines
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
@@ -97,7 +96,7 @@ def cli(*args: str, home: Path) -> str:
 def report_json(path: Path, home: Path, *args: str) -> dict[str, Any]:
     out = cli("replay", str(path), "--report", "--output", "json", *args, home=home)
     assert out.count("\n") == 1 and out.endswith("\n")  # one object, one line
-    report: dict[str, Any] = json.loads(out)
+    report: dict[str, Any] = json_lines(out)[0]
     assert report["type"] == "report"
     return report
 
@@ -291,11 +290,9 @@ def test_report_json_holds_the_incident(incident_journal: Path, tmp_path: Path) 
     assert pre_stall["resolved_at"] is None  # still firing when the capture ends
     assert pre_stall["seconds"] == (lines[-1].time_us - pre_fins[-1].time_us - W) / US
 
-    plain = json.loads(
-        cli(
-            "replay", str(incident_journal), "--output", "json", *RULES, home=tmp_path
-        ).splitlines()[-1]
-    )
+    plain = json_lines(
+        cli("replay", str(incident_journal), "--output", "json", *RULES, home=tmp_path)
+    )[-1]
     assert report["read"] == {k: plain[k] for k in report["read"]}
     assert report["read"]["entries"] == len(lines)
     assert report["notes"] == []

@@ -15,7 +15,7 @@ from logwatch.commands.follow import (
 )
 from logwatch.engine import Engine, InstanceView
 from logwatch.escape import escape_text
-from logwatch.sinks.jsonlines import dumps
+from logwatch.sinks.json_output import dumps
 from logwatch.times import US, format_time, parse_time, wall_clock_us
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3

@@ -189,11 +189,11 @@ def make_sink(
         dashboard = Dashboard(Console(), fallback_window_s=settings.fallback_window_s)
         sinks.append(dashboard)
     elif output == "json":
-        from logwatch.sinks.jsonlines import JsonLinesSink
+        from logwatch.sinks.json_output import JsonLinesSink
 
         sinks.append(JsonLinesSink(sys.stdout, flush_each=True))
     else:
-        from logwatch.sinks.text import TextSink
+        from logwatch.sinks.text_output import TextSink
 
         sinks.append(TextSink(sys.stdout, flush_each=True))
     if exec_argv:

@@ -15,8 +15,8 @@ from logwatch.engine.outputs import Output
 from logwatch.events import Event
 from logwatch.pipeline import Step, Tally
 from logwatch.sinks import Sink
-from logwatch.sinks.jsonlines import JsonLinesSink, dumps
-from logwatch.sinks.text import TextSink
+from logwatch.sinks.json_output import JsonLinesSink, dumps
+from logwatch.sinks.text_output import TextSink
 from logwatch.times import format_time
 
 

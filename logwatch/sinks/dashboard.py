@@ -15,7 +15,7 @@ from logwatch.engine.outputs import AlertTransition
 from logwatch.engine.views import InstanceView
 from logwatch.sinks import Output
 from logwatch.sinks.dashboard_view import RECENT_TRANSITIONS, Frame, render
-from logwatch.sinks.text import format_summary
+from logwatch.sinks.text_output import format_summary
 
 REFRESH_PER_SECOND = 4
 

@@ -21,7 +21,7 @@ from logwatch.engine.outputs import AlertTransition
 from logwatch.errors import UsageError
 from logwatch.escape import escape_text
 from logwatch.sinks import Output
-from logwatch.sinks.jsonlines import dumps
+from logwatch.sinks.json_output import dumps
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_QUEUE_SIZE = 100
