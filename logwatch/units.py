@@ -119,6 +119,26 @@ class Writers:
         cache[name] = ours
 
 
+_NOT_AN_INSTANCE = re.compile(r"[/\s]|^\.{1,2}$|^~")
+
+
+def instance_from_argument(text: str, template: UnitTemplate, aliases: Mapping[str, str]) -> str:
+    """The instance a command-line word names: an instance (`acme-mainnet`), an alias
+    (`acme.mainnet`), or one of its units (`zipnet-server@acme-mainnet`, with or
+    without `.service`). UsageError for a word that cannot be a systemd instance name
+    (a `/`, whitespace, a path): `--exec /bin/x /tmp/y` must not follow `/tmp/y`."""
+    if not text or _NOT_AN_INSTANCE.search(text):
+        hint = " (a path? quote --exec's command as one argument)" if "/" in text else ""
+        raise UsageError(f"{text!r} cannot be an instance name: no '/', spaces or paths{hint}")
+    for unit in (text, f"{text}.service"):
+        who = template.parse(unit)
+        if who is not None:
+            return aliases.get(who[1], who[1])
+    if "@" in text:
+        raise UsageError(f"{text!r} is no unit of {template.template!r}")
+    return normalize_instance(text, aliases)
+
+
 def normalize_instance(name: str, aliases: Mapping[str, str]) -> str:
     """The spelling logwatch prints for an instance: the unit spelling.
 
