@@ -16,7 +16,7 @@ from typing import IO, Any
 import pytest
 from conftest import Captures, check_line, json_lines
 
-from logwatch.commands.follow import SourceOptions
+from logwatch.commands.source_options import SourceOptions
 from logwatch.cursor import state_key
 from logwatch.livefeed import LiveJournal, restamp, timeline
 from logwatch.simulate import Scenario

@@ -8,7 +8,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from logwatch.commands.follow import SourceOptions, run_follow
+from logwatch.commands.follow import run_follow
+from logwatch.commands.source_options import SourceOptions
 from logwatch.livefeed import LiveJournal, play, timeline
 from logwatch.simulate import LogLine, Scenario, merge
 from logwatch.times import wall_clock_us

@@ -12,7 +12,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from logwatch.commands.common import Reading, build_reading, rule_settings
+from logwatch.commands.common import Reading, build_reading, instance_names, rule_settings
+from logwatch.commands.source_options import SourceOptions, open_live, units_for
 from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
 from logwatch.engine.outputs import Output
 from logwatch.errors import LogwatchError, UsageError
@@ -22,7 +23,6 @@ from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
 from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US, parse_time, wall_clock_us
-from logwatch.units import UnitTemplate, normalize_instance
 
 if TYPE_CHECKING:
     from logwatch.sinks.dashboard import Dashboard
@@ -34,26 +34,6 @@ CURSOR_SAVE_S = 1.0
 WARMUP_WINDOWS = 4
 """Without a saved cursor, the follow first reads this many W (or the default lookback
 when P is unknown) of the recent past, silently, so state is warm at start-up."""
-
-
-@dataclass(frozen=True, slots=True)
-class SourceOptions:
-    """Where live entries come from (the same for `follow` and `check`)."""
-
-    directory: Path | None = None
-    files: tuple[Path, ...] = ()
-    journalctl: bool = False
-    stdin: bool = False
-
-    def key(self) -> str:
-        """Names the source in the cursor file's key: a cursor of one journal means
-        nothing in another, and the journalctl reader saves cursors of its own shape."""
-        reader = "journalctl" if self.journalctl else "journal"
-        if self.directory is not None:
-            return f"{reader}:directory:{self.directory.absolute()}"
-        if self.files:
-            return f"{reader}:files:" + ",".join(sorted(str(f.absolute()) for f in self.files))
-        return f"{reader}:system"
 
 
 @dataclass(slots=True)
@@ -78,27 +58,6 @@ class Stop:
     def restore(self) -> None:
         for sig, handler in self.handlers.items():
             signal.signal(sig, handler)
-
-
-def units_for(instances: Sequence[str], template: str) -> list[str]:
-    """The journal units of these instances (none: every unit, for --all)."""
-    units = UnitTemplate(template)
-    return [u for name in instances for u in units.glob_for(name)]
-
-
-def open_live(options: SourceOptions, units: Sequence[str], fmt: str | None) -> LiveSource:
-    """The live source the options name."""
-    if options.stdin:
-        return StdinFollower(fmt)
-    directory = str(options.directory) if options.directory else None
-    files = [str(f) for f in options.files] or None
-    if options.journalctl:
-        from logwatch.sources.follow_journalctl import JournalctlFollower
-
-        return JournalctlFollower(units, directory=directory, files=files)
-    from logwatch.sources.follow import JournalFollower
-
-    return JournalFollower(units, directory=directory, files=files)
 
 
 def warmup_seconds(settings: RuleSettings) -> float:
@@ -175,7 +134,11 @@ class Follow:
 
 
 def make_sink(
-    output: str, exec_argv: Sequence[str], exec_timeout_s: float, settings: RuleSettings
+    output: str,
+    exec_argv: Sequence[str],
+    exec_timeout_s: float,
+    settings: RuleSettings,
+    exec_states: frozenset[str] | None = None,
 ) -> tuple[Sink, Dashboard | None]:
     """The sink for --output (tui/json/text), with --exec alongside when given; and the
     dashboard, when it is one of them."""
@@ -197,9 +160,10 @@ def make_sink(
 
         sinks.append(TextSink(sys.stdout, flush_each=True))
     if exec_argv:
-        from logwatch.sinks.exec import ExecSink
+        from logwatch.sinks.exec import DEFAULT_STATES, ExecSink
 
-        sinks.append(ExecSink(list(exec_argv), timeout_s=exec_timeout_s))
+        states = DEFAULT_STATES if exec_states is None else exec_states
+        sinks.append(ExecSink(list(exec_argv), timeout_s=exec_timeout_s, states=states))
     return (sinks[0] if len(sinks) == 1 else FanOut(sinks)), dashboard
 
 
@@ -236,6 +200,7 @@ def run_follow(
     pattern_dirs: Sequence[Path],
     config_path: Path | None,
     done: threading.Event | None = None,
+    exec_states: frozenset[str] | None = None,
 ) -> int:
     """Follow until SIGINT/SIGTERM, the end of piped input, or `done` (the demo) is set;
     returns the exit code."""
@@ -246,7 +211,7 @@ def run_follow(
         pattern_dirs_opt=pattern_dirs,
         config_path=config_path,
     )
-    names = [normalize_instance(i, reading.config.aliases) for i in instances]
+    names = instance_names(instances, reading.config)
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     engine = Engine(settings)
     units = [] if all_instances else units_for(names, reading.config.unit_template)
@@ -257,7 +222,7 @@ def run_follow(
 
         store = CursorStore(state_dir, state_key(names or ["all"], source.key()))
     resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
-    sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings)
+    sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings, exec_states)
     notes: list[str] = []
     tally = Tally()
     stop = Stop()
