@@ -147,7 +147,13 @@ def run_rules(
 
 
 def _setting_json(s: Setting) -> dict[str, Any]:
-    return {"key": s.key, "value": s.value, "source": s.source, "meaning": s.meaning}
+    return {
+        "key": s.key,
+        "value": s.value,
+        "kind": s.kind,
+        "source": s.source,
+        "meaning": s.meaning,
+    }
 
 
 def _value(value: object, kind: str) -> str:
