@@ -153,9 +153,16 @@ def render_report(report: dict[str, Any], console: Console) -> None:
     console.print(head)
     for inst in report["instances"]:
         console.print(_instance_panel(inst, console.width))
-    if not report["instances"]:
-        console.print(Text("no zipnet instance found in the input", style="yellow"))
     read = report["read"]
+    if not report["instances"]:
+        window = report.get("window") or {}
+        if read["entries"] == 0:
+            empty = "no entries in the input"
+        elif (window.get("since") or window.get("until")) and read["outside"] == read["entries"]:
+            empty = f"{read['entries']} entries, all outside --since/--until"
+        else:
+            empty = "no zipnet instance found in the input"
+        console.print(Text(empty, style="yellow"))
     line = Text(
         f"read {read['entries']} entries: {sum(read['matched'].values())} matched, "
         f"{read['unmatched']} matched no pattern, {read['errors']} unreadable"
