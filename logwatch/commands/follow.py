@@ -23,6 +23,7 @@ from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
 from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US, parse_time, wall_clock_us
+from logwatch.units import UnitTemplate
 
 if TYPE_CHECKING:
     from logwatch.sinks.dashboard import Dashboard
@@ -239,6 +240,11 @@ def run_follow(
         if start.note:
             notes.append(start.note)
             _note(start.note, resolved_output)
+        if not all_instances and not source.stdin:
+            # Said at start, not after W: a typo must not look like a quiet instance.
+            for line in _missing(names, source, reading.config.unit_template):
+                notes.append(line)
+                print(f"logwatch: {line}", file=sys.stderr, flush=True)
         follow = Follow(
             live,
             reading,
@@ -286,6 +292,14 @@ def run_follow(
         summary["notes"] = notes
         sink.close(summary)
     return 0
+
+
+def _missing(names: Sequence[str], source: SourceOptions, template: str) -> list[str]:
+    from logwatch.journal_units import journal_units, missing_instances_note
+
+    directory = str(source.directory) if source.directory else None
+    units = journal_units(directory, [str(f) for f in source.files], journalctl=source.journalctl)
+    return missing_instances_note(names, units, UnitTemplate(template))
 
 
 def _warm_up(follow: Follow, stop: Stop) -> None:
