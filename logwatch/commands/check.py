@@ -14,6 +14,7 @@ from logwatch.engine import Engine, InstanceView, RuleSettings
 from logwatch.escape import escape_text
 from logwatch.sinks.json_output import dumps
 from logwatch.times import US, format_time, parse_time, wall_clock_us
+from logwatch.view_facts import has_entries
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATUS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -159,7 +160,7 @@ def _status(
         "rounds_per_min": round(view.round_rate_1m, 2) if view is not None else None,
         "last_round_age": None if age is None else round(age, 3),
     }
-    if view is None or not _has_entries(view):
+    if view is None or not has_entries(view):
         # No view at all: the engine holds one only because check started its watch, and
         # the alerts of that watch (a stall counted from --since) are about nothing seen.
         return UNKNOWN, "no entries for this instance in the journal over the period", perfdata
@@ -186,15 +187,3 @@ def _status(
             perfdata,
         )
     return OK, ", ".join(facts), perfdata
-
-
-def _has_entries(view: InstanceView) -> bool:
-    """Whether anything of the instance was read: the view keeps no entry count, so any
-    trace of a server, round, client or the aggregator."""
-    return bool(
-        view.servers
-        or view.last_round is not None
-        or view.clients_active
-        or view.clients_registered
-        or view.aggregator_last_seen_us is not None
-    )

@@ -271,6 +271,8 @@ def run_follow(
                 notes.append(notice)
                 _note(notice, resolved_output)
             follow.tick(wall_clock_us())
+            if dashboard is not None and dashboard.take_keys():
+                break  # q
             if store is not None and time.monotonic() - last_save >= CURSOR_SAVE_S:
                 if live.cursor:
                     store.save(live.cursor)
