@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from logwatch.errors import UsageError
+from logwatch.escape import escape_text
 
 DEFAULT_TEMPLATE = "zipnet-{role}@{instance}.service"
 ROLES = ("server", "aggregator", "client")
@@ -119,7 +120,9 @@ class Writers:
         cache[name] = ours
 
 
-_NOT_AN_INSTANCE = re.compile(r"[/\s]|^\.{1,2}$|^~")
+# What a command-line word may hold to name an instance, an alias or a unit: systemd's
+# characters for unit names (escapes are written `\xNN`), and `@` between unit and instance.
+_ARGUMENT = re.compile(r"[A-Za-z0-9:_.\\@-]+")
 
 
 def instance_from_argument(text: str, template: UnitTemplate, aliases: Mapping[str, str]) -> str:
@@ -127,9 +130,13 @@ def instance_from_argument(text: str, template: UnitTemplate, aliases: Mapping[s
     (`acme.mainnet`), or one of its units (`zipnet-server@acme-mainnet`, with or
     without `.service`). UsageError for a word that cannot be a systemd instance name
     (a `/`, whitespace, a path): `--exec /bin/x /tmp/y` must not follow `/tmp/y`."""
-    if not text or _NOT_AN_INSTANCE.search(text):
+    if not _ARGUMENT.fullmatch(text) or text in (".", ".."):
         hint = " (a path? quote --exec's command as one argument)" if "/" in text else ""
-        raise UsageError(f"{text!r} cannot be an instance name: no '/', spaces or paths{hint}")
+        shown = escape_text(text, limit=80)
+        raise UsageError(
+            f"'{shown}' cannot be an instance name: systemd allows letters, digits and "
+            f":_.-\\ only, no '/', spaces or paths{hint}"
+        )
     for unit in (text, f"{text}.service"):
         who = template.parse(unit)
         if who is not None:

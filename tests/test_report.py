@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import shlex
 import shutil
 import subprocess
@@ -448,15 +449,15 @@ def test_the_report_never_writes_raw_escapes(hostile_export: Path, tmp_path: Pat
     assert report["instances"][0]["leaders"]["seen"] == [HOSTILE_HOST]
 
 
-def test_a_hostile_instance_name_is_shown_escaped(captures: Captures, tmp_path: Path) -> None:
-    # Unit names cannot carry escapes (they are not zipnet's then); a capture without
-    # unit names takes the instance from --instance, which is shown as escaped text.
+def test_a_hostile_instance_name_is_refused_escaped(captures: Captures, tmp_path: Path) -> None:
+    # Unit names cannot carry escapes (they are not zipnet's then), and --instance may
+    # not either: it is no systemd instance name. The refusal shows it escaped.
     path = captures.make(Scenario(seed=14).start().rounds(5).lines(), "full-ansi", "cat")
     argv = [LOGWATCH, "replay", str(path), "--report", "--instance", HOSTILE_INSTANCE, *RULES]
     pane = in_tmux(tmp_path, argv, 80)
     assert pane.title != "pwned"
-    assert_well_formed(pane, 80)
-    assert list(pane.panels()) == [HOSTILE_INSTANCE_SHOWN]
+    text = "".join(pane.lines)  # the error line as tmux wrapped it
+    assert f"'{HOSTILE_INSTANCE_SHOWN}' cannot be an instance name" in text
 
 
 def test_a_long_flapping_capture_says_what_the_report_left_out(
@@ -474,3 +475,23 @@ def test_a_long_flapping_capture_says_what_the_report_left_out(
     text = cli("replay", str(path), "--report", *RULES, home=tmp_path)
     assert f"{inst['alerts_dropped']} earlier transitions not kept" in text
     assert text.count("round_regression ") == len(inst["alerts"])
+
+
+def test_a_piped_report_wraps_instead_of_cutting() -> None:
+    # `replay --report > incident.txt`: the ticket gets the whole summary, hosts included.
+    capture = Path(__file__).parent / "fixtures" / "split-brain.json.gz"
+    done = subprocess.run(
+        [sys.executable, "-m", "logwatch", "replay", str(capture), "--report"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in done.stdout
+    cells = " ".join(
+        line.strip("│ ").split("  ")[-1].strip() for line in lines if line.startswith("│")
+    )
+    assert "rival group leader detected by srv1: other leader 6c26981910 (term 1)" in " ".join(
+        cells.split()
+    )

@@ -195,7 +195,8 @@ def _print_report(
 
     from logwatch.sinks.report import render_report
 
-    render_report(content, Console(highlight=False))
+    console = Console(highlight=False)
+    render_report(content, console, whole=not console.is_terminal)
 
 
 @dataclass(frozen=True, slots=True)
