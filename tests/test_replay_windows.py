@@ -75,3 +75,11 @@ def test_stdin_cannot_count_back_from_its_end() -> None:
         input=CAPTURE.read_bytes(), capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count(b"\n") == 1
+
+
+def test_patterns_test_says_an_empty_input_is_empty() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "logwatch", "patterns", "test", "/dev/null"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == "logwatch: no entries in /dev/null\n"

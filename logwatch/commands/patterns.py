@@ -78,6 +78,8 @@ def run_test(
             missed.pop()
             missed_dropped += 1
     counts = reading.matcher.counts()
+    if tally.entries == 0:
+        print(f"logwatch: no entries in {', '.join(inputs)}", file=sys.stderr)
     if output == "json":
         result: dict[str, Any] = {
             "type": "pattern_test",
