@@ -184,7 +184,7 @@ def _at(us: int | None) -> str | None:
 def _print_report(
     engine: Engine, tally: Tally, notes: list[str], output: str, window: dict[str, str | None]
 ) -> None:
-    from logwatch.report import build_report
+    from logwatch.report_content import build_report
 
     content = build_report(engine.instances(), tally, notes)
     content["window"] = window
