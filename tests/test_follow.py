@@ -133,6 +133,18 @@ def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJourn
     assert "Traceback" not in err
 
 
+def _cursor_saved(state: Path, other_than: str | None = None) -> str:
+    """The saved cursor file's text once there is one (different from `other_than`)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for f in state.glob("*"):
+            text = f.read_text() if f.is_file() else ""
+            if text and text != other_than:
+                return text
+        time.sleep(0.05)
+    raise AssertionError("no cursor saved")
+
+
 def test_restart_with_state_dir_reports_each_round_exactly_once(
     journal: LiveJournal, tmp_path: Path
 ) -> None:
@@ -140,21 +152,24 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     items = scenario_items(8)
     first, second = items[: len(items) // 2], items[len(items) // 2 :]
     seen: list[int] = []
-    proc = start_follow(journal.directory, "--state-dir", str(state))
+    # --since now: what is written from here on is new however long start-up takes (a
+    # loaded machine once took longer than a fixed wait, and rounds went to the warm-up).
+    since = format_time(wall_clock_us())
+    proc = start_follow(journal.directory, "--state-dir", str(state), "--since", since)
     try:
-        time.sleep(1.0)
         write_rounds(journal, first)
-        time.sleep(1.5)  # past one cursor save
+        # Read and saved: stopped now, the rest (if any) is the restarted follow's.
+        saved = _cursor_saved(state)
     finally:
         code, out, err = stop(proc)
     assert code == 0, err
     seen += [x["round"] for x in json_lines(out) if x["type"] == "round"]
+    saved = _cursor_saved(state)  # as saved on exit
     # Rounds written while logwatch is down...
     write_rounds(journal, second)
-    time.sleep(0.5)
     proc = start_follow(journal.directory, "--state-dir", str(state))
     try:
-        time.sleep(2.0)
+        _cursor_saved(state, other_than=saved)  # it read on from the cursor
     finally:
         code, out, err = stop(proc)
     assert code == 0, err
