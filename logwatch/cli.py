@@ -526,7 +526,22 @@ def main() -> None:
         sys.exit(2)
     except (KeyboardInterrupt, Abort):
         sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int) -> None:
+    """Exit with `code`. A reader thread still blocked on stdin (`follow -` stopped by
+    SIGTERM or q while its pipe stays open) holds stdin's buffer lock, and the
+    interpreter's finalization then aborts ("Fatal Python error: _enter_buffered_busy",
+    exit 134): with such a thread alive, flush and leave without finalizing; the command
+    has cleaned up already."""
+    import threading
+
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _in_words(command: Any) -> Any:

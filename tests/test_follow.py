@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -320,3 +321,29 @@ def test_an_alert_shown_while_warming_up_is_not_announced_again(live_from_s: int
     follow.announce_active()
     stalls = [(o.alert, o.state) for o in shown if isinstance(o, AlertTransition)]
     assert stalls.count(("round_stall", "firing")) == 1
+
+
+def test_follow_stdin_stopped_while_its_pipe_is_open_exits_cleanly() -> None:
+    # `(cat capture; sleep) | logwatch follow -`, then SIGTERM: the stdin reader thread is
+    # still blocked in a read, and exit must not abort on it (it did: exit 134).
+    capture = Path(__file__).parent / "fixtures" / "healthy.export"
+    feeder = subprocess.Popen(
+        ["sh", "-c", f"cat {shlex.quote(str(capture))}; sleep 60"], stdout=subprocess.PIPE
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logwatch", "follow", "-", "-o", "json", "--since",
+         "2026-11-25 UTC", "--round-period", "2s", "--events", "rounds"],
+        stdin=feeder.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert feeder.stdout is not None and proc.stdout is not None
+    feeder.stdout.close()  # the follower holds the only read end
+    try:
+        wait_for(proc.stdout, lambda o: o["type"] == "round", 20)  # type: ignore[arg-type]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        feeder.kill()
+        feeder.wait()
+    assert proc.returncode == 0, err
+    assert b"Fatal Python error" not in err
