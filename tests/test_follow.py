@@ -94,9 +94,11 @@ def write_rounds(journal: LiveJournal, items: list[tuple[int, bytes]]) -> None:
 
 
 def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJournal) -> None:
-    proc = start_follow(journal.directory)
+    proc = start_follow(journal.directory, "--since", format_time(wall_clock_us()))
     try:
-        time.sleep(1.0)  # let it start and warm up on an empty journal
+        # Live once a first round written now is shown (start-up takes what it takes).
+        write_rounds(journal, scenario_items(1, first_round=0))
+        wait_for(proc.stdout, lambda o: o["type"] == "round" and o["round"] == 0, 20)  # type: ignore[arg-type]
         items = scenario_items(3)
         delays = []
         for _, export in items:
@@ -235,9 +237,11 @@ def test_exec_runs_for_a_live_alert_with_its_json_and_environment(
         "                        os.environ['LOGWATCH_SEVERITY'], sys.argv[1]]) + '\\n')\n"
     )
     # Split like a shell would, run without one: the `;` part is one argument.
-    proc = start_follow(journal.directory, "--exec", f"{sys.executable} {script} 'x; touch y'")
+    proc = start_follow(
+        journal.directory, "--exec", f"{sys.executable} {script} 'x; touch y'",
+        "--since", format_time(wall_clock_us()),
+    )  # fmt: skip
     try:
-        time.sleep(1.0)
         write_rounds(journal, scenario_items(2))
         wait_for(
             proc.stdout,  # type: ignore[arg-type]
@@ -262,24 +266,29 @@ def test_sighup_reloads_patterns_and_keeps_the_old_ones_when_broken(
 ) -> None:
     patterns = tmp_path / "patterns"
     patterns.mkdir()
-    proc = start_follow(journal.directory, "--patterns", str(patterns))
+    proc = start_follow(
+        journal.directory, "--patterns", str(patterns), "--since", format_time(wall_clock_us())
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    lines = []
     try:
-        time.sleep(1.0)
+        # Live (its SIGHUP handler installed) once a round written now is shown.
+        write_rounds(journal, scenario_items(1, first_round=0))
+        wait_for(proc.stdout, lambda o: o["type"] == "round", 20)  # type: ignore[arg-type]
         (patterns / "mine.toml").write_text("[patterns.broken\n")
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1.0)
+        lines.append(proc.stderr.readline())  # waits for the reload's answer
         (patterns / "mine.toml").write_text("")
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1.0)
+        lines.append(proc.stderr.readline())
         # Still following after both reloads: rounds come through.
-        write_rounds(journal, scenario_items(1))
-        wait_for(proc.stdout, lambda o: o["type"] == "round", 5)  # type: ignore[arg-type]
+        write_rounds(journal, scenario_items(1, first_round=1))
+        wait_for(proc.stdout, lambda o: o["type"] == "round" and o["round"] == 1, 20)  # type: ignore[arg-type]
     finally:
         code, _, err = stop(proc)
     assert code == 0, err
-    lines = err.splitlines()
-    assert any("reload failed, keeping the old patterns" in x and "mine.toml" in x for x in lines)
-    assert lines.count("logwatch: patterns and config reloaded") == 1
+    assert "reload failed, keeping the old patterns" in lines[0] and "mine.toml" in lines[0]
+    assert lines[1] == "logwatch: patterns and config reloaded\n"
     assert "Traceback" not in err
 
 
