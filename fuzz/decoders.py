@@ -52,8 +52,8 @@ with _imports():
     from logwatch.match import Matcher
     from logwatch.pattern_files import default_patterns_dir, load_patterns
     from logwatch.records import Entry, Record, Unreadable
-    from logwatch.sinks.jsonlines import dumps
-    from logwatch.sinks.text import format_line
+    from logwatch.sinks.json_output import dumps
+    from logwatch.sinks.text_output import format_line
     from logwatch.sources import FORMATS, open_inputs
     from logwatch.units import UnitTemplate, Writers
 

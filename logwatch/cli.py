@@ -14,16 +14,44 @@ import typer
 
 from logwatch.errors import LogwatchError
 
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     help="Watch zipnet instances through their journald logs: rounds, leaders, clients, "
     "stalls and split-brain.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=_CONTEXT,
 )
-patterns_app = typer.Typer(help="List the named patterns, or test them on captured logs.")
+patterns_app = typer.Typer(
+    help="List the named patterns, or test them on captured logs.",
+    no_args_is_help=True,
+    context_settings=_CONTEXT,
+)
 app.add_typer(patterns_app, name="patterns")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"logwatch {version('logwatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Watch zipnet instances through their journald logs: rounds, leaders, clients, stalls
+    and split-brain. Docs: docs/ in the repository; `logwatch COMMAND -h` for a command."""
+
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -62,68 +90,113 @@ FORMATS = (
     "short-unix with-unit cat"
 )
 
+TIMES = (
+    "journalctl's times (systemd.time(7)): '2026-11-25 10:00:30' (local time unless a "
+    "zone follows), '10:00:30', 'yesterday', '@1795600000', RFC 3339"
+)
+
 InputsArg = Annotated[
     list[str],
     typer.Argument(
         help="Captured logs: journal files or directories, journalctl export/json/text "
         "captures, bare tracing lines; .gz/.xz read transparently; '-' for stdin.",
         show_default=False,
+        metavar="CAPTURE",
     ),
 ]
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", help=f"Force the input format: {FORMATS}.", show_default=False),
+    typer.Option(
+        "--format", help=f"Force the input format: {FORMATS}.", show_default=False, metavar="FORMAT"
+    ),
 ]
 InstanceOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--instance",
         "-i",
-        help="Only these instances; for captures without unit names, the instance they hold.",
+        help="Only this instance (repeat for more); for captures without unit names, the "
+        "instance they hold. A unit name (zipnet-server@acme-mainnet) is taken too.",
         show_default=False,
+        metavar="INSTANCE",
     ),
 ]
 PatternsOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--patterns",
-        help="Extra pattern directory (adds or overrides by name).",
+        help="Extra pattern directory (adds or overrides by name); see docs/patterns.md.",
         show_default=False,
+        metavar="DIR",
     ),
 ]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="Config file [default: ~/.config/logwatch/config.toml].",
+        help="Config file [default: $XDG_CONFIG_HOME/logwatch/config.toml, else "
+        "~/.config/logwatch/config.toml]; see docs/config.md.",
         show_default=False,
+        metavar="FILE",
     ),
+]
+OutputOpt = Annotated[
+    Output, typer.Option("--output", "-o", help="text or json (docs/json.md).", metavar="FORMAT")
+]
+EventsOpt = Annotated[
+    Events,
+    typer.Option(help="What to print: alerts, rounds (and alerts) or all.", metavar="WHICH"),
+]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Round period P (e.g. 2s) [env ZIPNET_ROUND_PERIOD; config; else estimated].",
+        metavar="DURATION",
+    ),
+]
+DeadlineOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Round deadline D [env ZIPNET_ROUND_DEADLINE; config; default P].",
+        metavar="DURATION",
+    ),
+]
+ExpectOpt = Annotated[
+    int | None, typer.Option(help="Clients expected per round.", min=0, metavar="N")
 ]
 
 
-@app.command()
+@app.command(context_settings=_CONTEXT)
 @_pipe_closing
 def replay(
     inputs: InputsArg,
     fmt: FormatOpt = None,
     instance: InstanceOpt = None,
     since: Annotated[
-        str | None, typer.Option(help="Start at this time (RFC 3339 or -10m).")
-    ] = None,
-    until: Annotated[str | None, typer.Option(help="Stop at this time.")] = None,
-    round_period: Annotated[
         str | None,
-        typer.Option(help="Round period P (e.g. 2s) [env ZIPNET_ROUND_PERIOD; else estimated]."),
+        typer.Option(
+            "--since",
+            "-S",
+            help="Start at this time: "
+            + TIMES
+            + "; relative ones (-1h, '1 hour ago') count back from the capture's last entry.",
+            metavar="TIME",
+        ),
     ] = None,
-    round_deadline: Annotated[
+    until: Annotated[
         str | None,
-        typer.Option(help="Round deadline D [env ZIPNET_ROUND_DEADLINE; default P]."),
+        typer.Option(
+            "--until",
+            "-U",
+            help="Stop at this time, as --since (-10m: ten minutes before the capture's end).",
+            metavar="TIME",
+        ),
     ] = None,
-    expect_clients: Annotated[
-        int | None, typer.Option(help="Clients expected per round.", min=0)
-    ] = None,
-    events: Annotated[Events, typer.Option(help="Which events to print.")] = Events.alerts,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+    round_period: PeriodOpt = None,
+    round_deadline: DeadlineOpt = None,
+    expect_clients: ExpectOpt = None,
+    events: EventsOpt = Events.alerts,
+    output: OutputOpt = Output.text,
     report: Annotated[bool, typer.Option(help="Print the post-incident report.")] = False,
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
@@ -160,17 +233,24 @@ DirectoryOpt = Annotated[
     typer.Option(
         "--directory",
         "-D",
-        help="Follow the journal files in this directory (e.g. a systemd-journal-remote "
+        help="Read the journal files in this directory (e.g. a systemd-journal-remote "
         "collection of many hosts) instead of the system journal.",
         show_default=False,
         # The source says what to do about a journal that may not be read; click would
         # only say "not readable".
         readable=False,
+        metavar="DIR",
     ),
 ]
 FileOpt = Annotated[
     list[Path] | None,
-    typer.Option("--file", help="Follow these journal files.", show_default=False, readable=False),
+    typer.Option(
+        "--file",
+        help="Read this journal file (repeat for more).",
+        show_default=False,
+        readable=False,
+        metavar="FILE",
+    ),
 ]
 JournalctlOpt = Annotated[
     bool,
@@ -179,68 +259,83 @@ JournalctlOpt = Annotated[
         help="Read through a `journalctl --follow -o json` subprocess (no Python binding needed).",
     ),
 ]
-PeriodOpt = Annotated[
-    str | None,
-    typer.Option(help="Round period P (e.g. 2s) [env ZIPNET_ROUND_PERIOD; else estimated]."),
+InstancesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Instances (acme-mainnet), their aliases, or their unit names "
+        "(zipnet-server@acme-mainnet[.service]).",
+        show_default=False,
+        metavar="INSTANCE",
+    ),
 ]
-DeadlineOpt = Annotated[
-    str | None,
-    typer.Option(help="Round deadline D [env ZIPNET_ROUND_DEADLINE; default P]."),
-]
-ExpectOpt = Annotated[int | None, typer.Option(help="Clients expected per round.", min=0)]
 
 
-@app.command(context_settings={"allow_interspersed_args": True})
+AllOpt = Annotated[bool, typer.Option("--all", help="Every instance found.")]
+FollowSinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since", "-S", help="Start here instead of the recent past: -10m, " + TIMES + ".",
+        metavar="TIME",
+    ),
+]  # fmt: skip
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="Save the journal cursor here and resume exactly after it.", metavar="DIR"),
+]
+LiveOutputOpt = Annotated[
+    LiveOutput | None,
+    typer.Option(
+        "--output", "-o", help="tui (default on a terminal), json (default when piped), text.",
+        metavar="FORMAT",
+    ),
+]  # fmt: skip
+ExecOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--exec", help="Run this command (no shell; quote it as one argument, split like a "
+        "shell would) for alerts that page (see --exec-states), alert JSON on stdin.",
+        metavar="COMMAND",
+    ),
+]  # fmt: skip
+ExecStatesOpt = Annotated[
+    str, typer.Option(help="Transitions --exec runs for: some of pending,firing,resolved "
+                      "(resolved only of an alert it ran for).", metavar="STATES"),
+]  # fmt: skip
+ExecTimeoutOpt = Annotated[
+    str, typer.Option(help="Kill an --exec command after this long.", metavar="DURATION")
+]
+
+
+@app.command(context_settings={**_CONTEXT, "allow_interspersed_args": True})
 @_pipe_closing
 def follow(
-    instances: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Instances to follow (`acme-mainnet`); '-' reads entries piped in.",
-            show_default=False,
-        ),
-    ] = None,
-    all_instances: Annotated[bool, typer.Option("--all", help="Every instance found.")] = False,
+    instances: InstancesArg = None,
+    all_instances: AllOpt = False,
     directory: DirectoryOpt = None,
     file: FileOpt = None,
     journalctl: JournalctlOpt = False,
     fmt: FormatOpt = None,
     instance: InstanceOpt = None,
-    since: Annotated[
-        str | None, typer.Option(help="Start here instead of the recent past (-10m, RFC 3339).")
-    ] = None,
-    state_dir: Annotated[
-        Path | None,
-        typer.Option(help="Save the journal cursor here and resume exactly after it."),
-    ] = None,
+    since: FollowSinceOpt = None,
+    state_dir: StateDirOpt = None,
     round_period: PeriodOpt = None,
     round_deadline: DeadlineOpt = None,
     expect_clients: ExpectOpt = None,
-    events: Annotated[Events, typer.Option(help="Which events to print.")] = Events.alerts,
-    output: Annotated[
-        LiveOutput | None,
-        typer.Option(
-            "--output", "-o", help="tui (default on a terminal), json (default when piped), text."
-        ),
-    ] = None,
-    exec_cmd: Annotated[
-        str | None,
-        typer.Option(
-            "--exec",
-            help="Run this command (no shell; quote it as one argument, split like a shell "
-            "would) for every alert transition, alert JSON on stdin.",
-        ),
-    ] = None,
-    exec_timeout: Annotated[
-        str, typer.Option(help="Kill an --exec command after this long.")
-    ] = "10s",
+    events: EventsOpt = Events.alerts,
+    output: LiveOutputOpt = None,
+    exec_cmd: ExecOpt = None,
+    exec_states: ExecStatesOpt = "firing,resolved",
+    exec_timeout: ExecTimeoutOpt = "10s",
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Follow the journald units of instances live: dashboard, JSON lines or text."""
+    """Follow the journald units of instances live: dashboard, JSON lines or text.
+    '-' as the only INSTANCE reads entries piped in."""
     import shlex
 
-    from logwatch.commands.follow import SourceOptions, run_follow
+    from logwatch.commands.follow import run_follow
+    from logwatch.commands.source_options import SourceOptions
+    from logwatch.sinks.exec import parse_states
     from logwatch.times import parse_duration
 
     names = list(instances or [])
@@ -260,6 +355,7 @@ def follow(
         events=events.value,
         output=output.value if output else None,
         exec_argv=shlex.split(exec_cmd) if exec_cmd else [],
+        exec_states=parse_states(exec_states),
         exec_timeout_s=parse_duration(exec_timeout),
         pattern_dirs=patterns or [],
         config_path=config,
@@ -267,37 +363,50 @@ def follow(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(context_settings=_CONTEXT)
 @_pipe_closing
 def check(
-    instances: Annotated[list[str], typer.Argument(help="Instances to check.")],
-    since: Annotated[str, typer.Option(help="Evaluate from this time (-10m, RFC 3339).")] = "-10m",
+    instances: Annotated[
+        list[str],
+        typer.Argument(
+            help="Instances to check (or their aliases or unit names).", metavar="INSTANCE"
+        ),
+    ],
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since", "-S", help="Evaluate from this time: -10m, " + TIMES + ".", metavar="TIME"
+        ),
+    ] = "-10m",
     directory: DirectoryOpt = None,
     file: FileOpt = None,
     journalctl: JournalctlOpt = False,
     round_period: PeriodOpt = None,
     round_deadline: DeadlineOpt = None,
     expect_clients: ExpectOpt = None,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+    output: OutputOpt = Output.text,
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """One-shot health check: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin)."""
-    from logwatch.commands.check import run_check
-    from logwatch.commands.follow import SourceOptions
+    """One-shot health check, a Nagios plugin: one status line with performance data; exit
+    0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    from logwatch.commands.check import prepare_check, run_check
+    from logwatch.commands.source_options import SourceOptions
 
+    # A bad name, option or config is exit 2 like any usage error; only what cannot be
+    # read is UNKNOWN.
+    plan = prepare_check(
+        instances=instances,
+        since=since,
+        round_period=round_period,
+        round_deadline=round_deadline,
+        expect_clients=expect_clients,
+        pattern_dirs=patterns or [],
+        config_path=config,
+    )
     try:
-        code = run_check(
-            instances=instances,
-            source=SourceOptions(directory, tuple(file or ()), journalctl, False),
-            since=since,
-            round_period=round_period,
-            round_deadline=round_deadline,
-            expect_clients=expect_clients,
-            output=output.value,
-            pattern_dirs=patterns or [],
-            config_path=config,
-        )
+        source = SourceOptions(directory, tuple(file or ()), journalctl, False)
+        code = run_check(plan, source=source, output=output.value)
     except LogwatchError as e:
         # A check that cannot look says UNKNOWN, as a Nagios plugin must: 2 would page
         # as CRITICAL for a typo in a path.
@@ -306,15 +415,12 @@ def check(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(context_settings=_CONTEXT)
 @_pipe_closing
 def demo(
-    output: Annotated[
-        LiveOutput | None,
-        typer.Option("--output", "-o", help="tui (default on a terminal), json, text."),
-    ] = None,
+    output: LiveOutputOpt = None,
     speed: Annotated[
-        float, typer.Option(help="Play the simulated logs this much faster.", min=0.1)
+        float, typer.Option(help="Play the simulated logs this much faster.", min=0.1, metavar="X")
     ] = 1.0,
 ) -> None:
     """About a minute of a simulated zipnet (healthy, stall, split-brain, recovery) written
@@ -324,12 +430,12 @@ def demo(
     raise typer.Exit(run_demo(output=output.value if output else None, speed=speed))
 
 
-@patterns_app.command("list")
+@patterns_app.command("list", context_settings=_CONTEXT)
 @_pipe_closing
 def patterns_list(
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+    output: OutputOpt = Output.text,
 ) -> None:
     """List the loaded patterns: name, roles, message, fields, and which file defines them."""
     from logwatch.commands.patterns import run_list
@@ -337,7 +443,7 @@ def patterns_list(
     run_list(pattern_dirs=patterns or [], config_path=config, output=output.value)
 
 
-@patterns_app.command("test")
+@patterns_app.command("test", context_settings=_CONTEXT)
 @_pipe_closing
 def patterns_test(
     inputs: InputsArg,
@@ -348,7 +454,7 @@ def patterns_test(
     ] = False,
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+    output: OutputOpt = Output.text,
 ) -> None:
     """Run the patterns over captured logs: matches per pattern, misses, unreadable entries."""
     from logwatch.commands.patterns import run_test
@@ -364,6 +470,28 @@ def patterns_test(
     )
 
 
+@app.command(context_settings=_CONTEXT)
+@_pipe_closing
+def rules(
+    round_period: PeriodOpt = None,
+    round_deadline: DeadlineOpt = None,
+    expect_clients: ExpectOpt = None,
+    output: OutputOpt = Output.text,
+    config: ConfigOpt = None,
+) -> None:
+    """The active rules: each alert's severity and condition, and every threshold with its
+    value for this P and D and where it comes from (default, config, env, flag)."""
+    from logwatch.commands.rules import run_rules
+
+    run_rules(
+        round_period=round_period,
+        round_deadline=round_deadline,
+        expect_clients=expect_clients,
+        output=output.value,
+        config_path=config,
+    )
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     # typer 0.29 vendors click; pyproject pins that line so this import holds.
@@ -374,13 +502,13 @@ def main() -> None:
     try:
         # Not standalone: click would print usage errors over several lines and turn a
         # broken pipe into exit 1; here both are handled the logwatch way.
-        code = get_command(app).main(prog_name="logwatch", standalone_mode=False)
+        code = _in_words(get_command(app)).main(prog_name="logwatch", standalone_mode=False)
         sys.stdout.flush()
     except ClickException as e:
         if type(e).__name__ == "NoArgsIsHelpError":
             print(e.format_message(), file=sys.stderr)
             sys.exit(2)
-        print(f"logwatch: {e.format_message()} (see logwatch --help)", file=sys.stderr)
+        print(f"logwatch: {_usage_message(e)}", file=sys.stderr)
         sys.exit(2)
     except LogwatchError as e:
         print(f"logwatch: {e}", file=sys.stderr)
@@ -398,4 +526,44 @@ def main() -> None:
         sys.exit(2)
     except (KeyboardInterrupt, Abort):
         sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int) -> None:
+    """Exit with `code`. A reader thread still blocked on stdin (`follow -` stopped by
+    SIGTERM or q while its pipe stays open) holds stdin's buffer lock, and the
+    interpreter's finalization then aborts ("Fatal Python error: _enter_buffered_busy",
+    exit 134): with such a thread alive, flush and leave without finalizing; the command
+    has cleaned up already."""
+    import threading
+
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _in_words(command: Any) -> Any:
+    """`command` with its arguments shown as Unix help does (`INSTANCE...`, `[CAPTURE...]`):
+    typer would add the Python type (`<list[str]>`) and braces."""
+    from typer.core import TyperArgument
+
+    for param in getattr(command, "params", ()):
+        if isinstance(param, TyperArgument) and param.metavar:
+            word = param.metavar + ("..." if param.nargs != 1 else "")
+            usage = word if param.required else f"[{word}]"
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+            param._usage_display_name = lambda usage=usage: usage  # type: ignore[method-assign,misc]
+    for sub in getattr(command, "commands", {}).values():
+        _in_words(sub)
+    return command
+
+
+def _usage_message(e: Exception) -> str:
+    """A click usage error as one line ending with the help of the command it is about:
+    `see 'logwatch check --help'`. Pydantic-style "Value error, " prefixes say nothing."""
+    message = " ".join(e.format_message().split()).replace("Value error, ", "")  # type: ignore[attr-defined]
+    ctx = getattr(e, "ctx", None)
+    path = ctx.command_path if ctx is not None and ctx.command_path else "logwatch"
+    return f"{message} (see '{path} --help')"

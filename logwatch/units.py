@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from logwatch.errors import UsageError
+from logwatch.escape import escape_text
 
 DEFAULT_TEMPLATE = "zipnet-{role}@{instance}.service"
 ROLES = ("server", "aggregator", "client")
@@ -117,6 +118,32 @@ class Writers:
         if len(cache) >= _NAMES_KEPT:
             cache.clear()
         cache[name] = ours
+
+
+# What a command-line word may hold to name an instance, an alias or a unit: systemd's
+# characters for unit names (escapes are written `\xNN`), and `@` between unit and instance.
+_ARGUMENT = re.compile(r"[A-Za-z0-9:_.\\@-]+")
+
+
+def instance_from_argument(text: str, template: UnitTemplate, aliases: Mapping[str, str]) -> str:
+    """The instance a command-line word names: an instance (`acme-mainnet`), an alias
+    (`acme.mainnet`), or one of its units (`zipnet-server@acme-mainnet`, with or
+    without `.service`). UsageError for a word that cannot be a systemd instance name
+    (a `/`, whitespace, a path): `--exec /bin/x /tmp/y` must not follow `/tmp/y`."""
+    if not _ARGUMENT.fullmatch(text) or text in (".", ".."):
+        hint = " (a path? quote --exec's command as one argument)" if "/" in text else ""
+        shown = escape_text(text, limit=80)
+        raise UsageError(
+            f"'{shown}' cannot be an instance name: systemd allows letters, digits and "
+            f":_.-\\ only, no '/', spaces or paths{hint}"
+        )
+    for unit in (text, f"{text}.service"):
+        who = template.parse(unit)
+        if who is not None:
+            return aliases.get(who[1], who[1])
+    if "@" in text:
+        raise UsageError(f"{text!r} is no unit of {template.template!r}")
+    return normalize_instance(text, aliases)
 
 
 def normalize_instance(name: str, aliases: Mapping[str, str]) -> str:

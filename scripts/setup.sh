@@ -33,3 +33,23 @@ if [ ! -e "$stamp" ]; then
     .venv/bin/python -m pip install -q -e '.[test]'
     touch "$stamp"
 fi
+
+# `logwatch` on PATH, as every README example calls it: a link to the virtualenv's
+# command in /usr/local/bin for root, else ~/.local/bin (LOGWATCH_BIN_DIR overrides).
+# An existing logwatch that is not such a link is left alone.
+bin_dir=${LOGWATCH_BIN_DIR:-}
+if [ -z "$bin_dir" ]; then
+    if [ "$(id -u)" -eq 0 ]; then bin_dir=/usr/local/bin; else bin_dir="$HOME/.local/bin"; fi
+fi
+target="$PWD/.venv/bin/logwatch"
+link="$bin_dir/logwatch"
+mkdir -p "$bin_dir"
+if [ -L "$link" ] || [ ! -e "$link" ]; then
+    [ "$(readlink "$link" 2>/dev/null)" = "$target" ] || ln -sfn "$target" "$link"
+else
+    echo "setup: $link exists and is not a link: leaving it; use $target" >&2
+fi
+case ":$PATH:" in
+    *":$bin_dir:"*) ;;
+    *) echo "setup: add $bin_dir to PATH to call logwatch by name (or use $target)" >&2 ;;
+esac

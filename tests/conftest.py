@@ -18,19 +18,75 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import lzma
 import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
+import logwatch.sinks.json_output
 from logwatch.simulate import LogLine, export_bytes
 from logwatch.sources import FORMATS
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+SCHEMA_PATH = Path(__file__).parent.parent / "docs" / "logwatch-lines.schema.json"
+_LINES = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+_schema_errors: list[str] = []
+
+
+def check_line(obj: Any) -> Any:
+    """`obj` if it is a line of the documented contract (docs/logwatch-lines.schema.json);
+    a test failure naming the key otherwise."""
+    errors = sorted(_LINES.iter_errors(obj), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(line)"
+        pytest.fail(
+            f"JSON line breaks docs/logwatch-lines.schema.json at {where}: "
+            f"{errors[0].message}\n{json.dumps(obj)[:2000]}"
+        )
+    return obj
+
+
+def json_lines(text: str) -> list[Any]:
+    """Every line of logwatch's JSON output, parsed and checked against the schema: how
+    tests read output that logwatch printed (a subprocess, CliRunner)."""
+    return [check_line(json.loads(line)) for line in text.splitlines() if line.strip()]
+
+
+def _checked_dumps(dumps: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
+    def checked(obj: dict[str, Any]) -> str:
+        for error in _LINES.iter_errors(obj):
+            _schema_errors.append(f"{error.message} at {list(error.absolute_path)}")
+        return dumps(obj)
+
+    return checked
+
+
+# Every JSON line logwatch writes in this interpreter passes through dumps(): wrapped here,
+# before any test module imports it by name, it is checked however a test reads it (or
+# does not). Failures are collected, not raised, so the run under test is not changed;
+# the autouse fixture below fails the test.
+logwatch.sinks.json_output.dumps = _checked_dumps(logwatch.sinks.json_output.dumps)
+
+
+@pytest.fixture(autouse=True)
+def _json_lines_follow_the_schema() -> Iterator[None]:
+    _schema_errors.clear()
+    yield
+    if _schema_errors:
+        found = list(_schema_errors)
+        _schema_errors.clear()
+        pytest.fail(
+            "JSON lines that break docs/logwatch-lines.schema.json: " + "; ".join(found[:5])
+        )
+
+
 JOURNALCTL_FORMATS = tuple(f for f in FORMATS if f != "journal")
 """journalctl's outputs logwatch reads (the `-o` names are logwatch's format names)."""
 CAPTURE_FORMATS = ("journal", "export-sim", *JOURNALCTL_FORMATS)

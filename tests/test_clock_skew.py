@@ -15,6 +15,7 @@ import itertools
 import json
 import random
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -280,3 +281,11 @@ def test_round_numbers_going_back_are_a_restart_not_a_clock(captures: Captures) 
     objs = replay(captures.make(lines, "full", "journal"))
     assert [a for a in alerts(objs) if a[0] == "clock_skew"] == []
     assert ("round_regression", "firing") in [a[:2] for a in alerts(objs)]
+
+
+def test_the_tolerance_is_a_rule_setting(captures: Captures, tmp_path: Path) -> None:
+    path = captures.make(skew(HEALTHY, "srv2", 60), "full", "journal")
+    config = tmp_path / "config.toml"
+    config.write_text('[rules]\nclock_tolerance = "90s"\n')
+    assert skew_alerts(replay(path), "srv2") == [("clock_skew", "firing", "srv2")]
+    assert skew_alerts(replay(path, "--config", str(config)), "srv2") == []

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import Captures
 from rich.console import Console
 from rich.text import Text
 
@@ -432,3 +433,89 @@ def test_the_follow_dashboard_shows_hostile_log_text_inert(
         rival = "other leader [bold red]alarm[/bold red]\\u202egnp.exe\\x9b31m (term 1)"
         assert rival in final
         assert "[blink]srv1\\e]0;pwned\\x07\\u202e[/blink]" in final
+
+
+def _render(views: list[InstanceView], now: int, width: int, height: int, **kw: bool) -> str:
+    frame = Frame(tuple(views), now, (), (), 0, 30.0, **kw)
+    return "\n".join(line.plain for line in render(frame, width, height))
+
+
+def test_during_split_brain_the_leader_column_shows_every_leader() -> None:
+    views, _, now = build()
+    out = _render(views, now, 200, 50)
+    (row,) = [line for line in out.splitlines() if line.startswith("beta-split ")][:1]
+    assert "srv1, srv2" in row or "srv2, srv1" in row
+
+
+def test_at_80_columns_alert_summaries_wrap_and_keep_the_names() -> None:
+    views, _, now = build()
+    split = next(v for v in views if v.instance == "beta-split")
+    (alert,) = [a for a in split.active_alerts if a.alert == "split_brain"]
+    assert "srv1" in alert.summary and "srv2" in alert.summary  # the names come last
+    out = _render(views, now, 80, 40)
+    assert all(len(line) <= 80 for line in out.splitlines())
+    words = " ".join(" ".join(out.split("\n")).split())
+    assert " ".join(alert.summary.split()) in words
+
+
+def test_the_participants_column_says_it_is_the_last_n_rounds() -> None:
+    views, _, now = build()
+    out = _render(views, now, 80, 24)
+    header = next(line for line in out.splitlines() if line.startswith("instance"))
+    m = re.search(r"last (\d+) rounds", header)
+    assert m is not None, header
+    acme = next(line for line in out.splitlines() if line.startswith("acme-mainnet "))
+    bars = re.search(r"[▁▂▃▄▅▆▇█]+", acme)
+    assert bars is not None and len(bars.group()) <= int(m.group(1))
+
+
+def test_a_named_instance_with_no_entries_is_never_all_clear() -> None:
+    engine = Engine(RuleSettings(round_period_s=2, round_deadline_s=2))
+    for event in committee_rounds("acme-mainnet", ["srv1"], ["srv2"], 0, 20):
+        engine.feed(event)
+    engine.start_watch("acme-mainet", at(0))  # a typo, as the command line named it
+    engine.advance(at(20))
+    out = _render(list(engine.instances()), at(20), 80, 24)
+    first = out.splitlines()[0]
+    assert "1 with no entries" in first and "all clear" not in first
+    assert re.search(r"acme-mainet\s+-\s+no entries", out)
+
+
+def test_the_legend_says_in_words_what_the_colours_mean() -> None:
+    views, _, now = build()
+    out = _render(views, now, 80, 24, legend=True)
+    assert "yellow: late, over one round period (2s)" in out
+    assert "red: stalled, no round for W (8s)" in out
+    assert "age / W" in out and "participants" in out
+    assert "? legend · q quit" in out.splitlines()[-1]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+def test_in_follow_question_mark_shows_the_legend_and_q_quits(
+    tmp_path: Path, captures: Captures
+) -> None:
+    from logwatch.simulate import Scenario
+
+    journal = captures.journal(Scenario("acme-mainnet", seed=1).start().rounds(5).lines(), "full")
+    follow = shlex.join(
+        [LOGWATCH, "follow", "acme-mainnet", "-D", str(journal), "--since", "2026-11-25 UTC",
+         "--round-period", "2s"]
+    )  # fmt: skip
+    # A journal directory is followed until stopped: only q ends this run.
+    script = f"{follow}; echo exit=$?"
+    tmux = Tmux(tmp_path)
+    try:
+        keep = ["set-option", "-t", "dash", "remain-on-exit", "on"]
+        size = ["-x", "80", "-y", "24"]
+        tmux("new-session", "-d", "-s", "dash", *size, "sh", "-c", script, ";", *keep)
+        wait_for_text(tmux, "acme-mainnet")
+        tmux("send-keys", "-t", "dash", "?")
+        legend = wait_for_text(tmux, "yellow: late, over one round period")
+        assert "press ? again to go back" in legend
+        tmux("send-keys", "-t", "dash", "?")
+        wait_for_text(tmux, "committee")
+        tmux("send-keys", "-t", "dash", "q")
+        final = wait_for_text(tmux, "exit=")
+        assert "exit=0" in final and "summary:" in tmux.screen(history=True)
+    finally:
+        tmux.kill()

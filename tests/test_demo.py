@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
+
+from conftest import json_lines
 
 
 def test_demo_plays_the_incident_live_and_exits_cleanly() -> None:
@@ -14,7 +15,12 @@ def test_demo_plays_the_incident_live_and_exits_cleanly() -> None:
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    objs = [json.loads(x) for x in done.stdout.splitlines()]
+    # Before the quiet healthy start, one line says what comes and when.
+    assert done.stderr.startswith(
+        "logwatch demo: plays 28s of two instances: acme-mainnet healthy, silent from 6s "
+        "(round_stall at about 10s), back at 11s, split-brain from 15s to 20s"
+    )
+    objs = json_lines(done.stdout)
     acme = [(o["alert"], o["state"]) for o in objs if o.get("instance") == "acme-mainnet"]
     assert ("round_stall", "firing") in acme and ("round_stall", "resolved") in acme
     assert ("split_brain", "firing") in acme and ("split_brain", "resolved") in acme

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import json_lines
 
 from logwatch.engine.outputs import AlertTransition, RoundObservation, TransitionState
 from logwatch.errors import UsageError
-from logwatch.sinks.exec import ExecCounts, ExecSink
-from logwatch.sinks.jsonlines import dumps
+from logwatch.sinks.exec import ExecCounts, ExecSink, parse_states
+from logwatch.sinks.json_output import dumps
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -96,7 +97,8 @@ def test_each_transition_runs_the_command_with_json_on_stdin_and_the_env(
     cmd, out = recorder
     monkeypatch.setenv("EXECTEST_INHERITED", "yes")
     lines: list[str] = []
-    sink = ExecSink([cmd, str(out)], report=lines.append)
+    sink = ExecSink([cmd, str(out)], states=parse_states("pending,firing,resolved"),
+                    report=lines.append)  # fmt: skip
     transitions = [alert("pending"), alert("firing", at=60), alert("resolved", at=90_000_000)]
     sink.emit(transitions[0])
     sink.emit(RoundObservation("acme-mainnet", T0, 812, 37, "srv1"))  # rounds run nothing
@@ -115,18 +117,35 @@ def test_each_transition_runs_the_command_with_json_on_stdin_and_the_env(
         "LOGWATCH_AT": "2026-11-18T11:08:10.000000Z",
         "EXECTEST_INHERITED": "yes",
     }
-    assert got[1]["env"]["LOGWATCH_AT"] == json.loads(got[1]["stdin"])["at"]
+    assert got[1]["env"]["LOGWATCH_AT"] == json_lines(got[1]["stdin"])[0]["at"]
     assert sink.counts == ExecCounts(run=3)
     assert lines == ["logwatch: exec: " + cmd + ": 3 run, 0 failed, 0 timed out, 0 dropped"]
 
 
-def test_firing_and_resolved_only_skips_pending(recorder: tuple[str, Path]) -> None:
+def test_by_default_firing_and_the_resolution_of_what_fired_run(
+    recorder: tuple[str, Path],
+) -> None:
     cmd, out = recorder
-    sink = ExecSink([cmd, str(out)], include_pending=False, report=lambda _: None)
+    sink = ExecSink([cmd, str(out)], report=lambda _: None)
+    # An ordinary failover: split_brain pending, then resolved without firing: pages nobody.
+    sink.emit(alert("pending", name="split_brain"))
+    sink.emit(alert("resolved", name="split_brain", at=1))
     for state in ("pending", "firing", "resolved"):
-        sink.emit(alert(state))
+        sink.emit(alert(state, at=2))
     sink.close({})
-    assert [r["env"]["LOGWATCH_STATE"] for r in records(out)] == ["firing", "resolved"]
+    got = [(r["env"]["LOGWATCH_ALERT"], r["env"]["LOGWATCH_STATE"]) for r in records(out)]
+    assert got == [("round_stall", "firing"), ("round_stall", "resolved")]
+
+
+def test_exec_states_names_the_states_to_run_for(recorder: tuple[str, Path]) -> None:
+    cmd, out = recorder
+    sink = ExecSink([cmd, str(out)], states=parse_states("pending,resolved"), report=print)
+    sink.emit(alert("pending", name="split_brain"))
+    sink.emit(alert("resolved", name="split_brain", at=1))
+    sink.close({})
+    assert [r["env"]["LOGWATCH_STATE"] for r in records(out)] == ["pending", "resolved"]
+    with pytest.raises(UsageError, match="--exec-states: paging: use some of"):
+        parse_states("firing,paging")
 
 
 def test_arguments_reach_the_command_verbatim_without_a_shell(
@@ -260,14 +279,18 @@ def test_a_full_queue_drops_the_oldest_waiting_alert_and_counts_it(
     (out / "hold").touch()
     lines: list[str] = []
     sink = ExecSink([cmd, str(out)], queue_size=2, report=lines.append)
-    sink.emit(alert("firing", name="first"))
+    # Five alerts the contract knows, so the alert JSON on stdin stays valid.
+    first, second, third, fourth, fifth = (
+        "round_stall", "split_brain", "participants_zero", "participants_low", "aggregator_silent"
+    )  # fmt: skip
+    sink.emit(alert("firing", name=first))
     wait_for(lambda: len(records(out)) == 1)  # running, and holding
-    for name in ("second", "third", "fourth", "fifth"):
+    for name in (second, third, fourth, fifth):
         sink.emit(alert("firing", name=name))
     assert sink.counts.dropped == 2
     (out / "hold").unlink()
     sink.close({})
-    assert [r["env"]["LOGWATCH_ALERT"] for r in records(out)] == ["first", "fourth", "fifth"]
+    assert [r["env"]["LOGWATCH_ALERT"] for r in records(out)] == [first, fourth, fifth]
     assert sink.counts == ExecCounts(run=3, dropped=2)
     assert lines == [
         f"logwatch: exec: {cmd}: dropped 2 waiting alert(s), queue full",
@@ -290,7 +313,10 @@ def test_close_drains_the_queue_then_stops_the_worker(recorder: tuple[str, Path]
 
 def test_close_gives_up_at_its_bound_kills_the_run_and_drops_the_rest(tmp_path: Path) -> None:
     lines: list[str] = []
-    sink = ExecSink(["sleep", "60"], timeout_s=30, drain_timeout_s=0.3, report=lines.append)
+    sink = ExecSink(
+        ["sleep", "60"], timeout_s=30, drain_timeout_s=0.3, report=lines.append,
+        states=parse_states("pending,firing,resolved"),
+    )  # fmt: skip
     for state in ("pending", "firing", "resolved"):
         sink.emit(alert(state))
     started = time.monotonic()

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from conftest import Captures
+from conftest import Captures, check_line, json_lines
 
-from logwatch.commands.follow import SourceOptions
+from logwatch.commands.source_options import SourceOptions
 from logwatch.cursor import state_key
 from logwatch.livefeed import LiveJournal, restamp, timeline
 from logwatch.simulate import Scenario
@@ -77,7 +78,7 @@ def read_json(stream: IO[str], until: float) -> Iterator[dict[str, Any]]:
         buffer += chunk
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
-            yield json.loads(line)
+            yield check_line(json.loads(line))
 
 
 def wait_for(stream: IO[str], pred: Any, timeout: float) -> tuple[dict[str, Any], float]:
@@ -132,7 +133,7 @@ def write_rounds(journal: LiveJournal, items: list[tuple[int, bytes]]) -> None:
 
 
 def test_rounds_show_up_live_and_a_silent_stall_fires_on_time(journal: LiveJournal) -> None:
-    proc = start_follow(journal.directory)
+    proc = start_follow(journal.directory, "--since", format_time(wall_clock_us()))
     try:
         items = scenario_items(3)
         delays = []
@@ -178,7 +179,10 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     items = scenario_items(8)
     first, second = items[: len(items) // 2], items[len(items) // 2 :]
     seen: list[int] = []
-    proc = start_follow(journal.directory, "--state-dir", str(state))
+    # --since now: what is written from here on is new however long start-up takes (a
+    # loaded machine once took longer than a fixed wait, and rounds went to the warm-up).
+    since = format_time(wall_clock_us())
+    proc = start_follow(journal.directory, "--state-dir", str(state), "--since", since)
     try:
         write_rounds(journal, first)
         last = max(finalized_rounds(first))
@@ -187,7 +191,7 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     finally:
         code, out, err = stop(proc)  # saves the cursor on the way out
     assert code == 0, err
-    seen += [json.loads(x)["round"] for x in out.splitlines() if '"type":"round"' in x]
+    seen += [x["round"] for x in json_lines(out) if x["type"] == "round"]
     # Rounds written while logwatch is down...
     write_rounds(journal, second)
     proc = start_follow(journal.directory, "--state-dir", str(state))
@@ -198,7 +202,7 @@ def test_restart_with_state_dir_reports_each_round_exactly_once(
     finally:
         code, out, err = stop(proc)
     assert code == 0, err
-    seen += [json.loads(x)["round"] for x in out.splitlines() if '"type":"round"' in x]
+    seen += [x["round"] for x in json_lines(out) if x["type"] == "round"]
     # ...are reported by the restarted follow: every round once, none twice.
     assert sorted(seen) == list(range(1, 9)), seen
 
@@ -228,7 +232,7 @@ def test_follow_reads_entries_piped_in_and_ends_with_the_pipe(captures: Captures
         proc.stdin.flush()
     out, err = proc.communicate(timeout=60)  # closes stdin: the pipe ends
     assert proc.returncode == 0, err
-    objs = [json.loads(x) for x in out.splitlines()]
+    objs = json_lines(out)
     last_before = max(
         x.time_us for x in lines if x.message == "round finalized" and x.time_us < start + 8 * US
     )
@@ -268,7 +272,10 @@ def test_exec_runs_for_a_live_alert_with_its_json_and_environment(
         "                        os.environ['LOGWATCH_SEVERITY'], sys.argv[1]]) + '\\n')\n"
     )
     # Split like a shell would, run without one: the `;` part is one argument.
-    proc = start_follow(journal.directory, "--exec", f"{sys.executable} {script} 'x; touch y'")
+    proc = start_follow(
+        journal.directory, "--exec", f"{sys.executable} {script} 'x; touch y'",
+        "--since", format_time(wall_clock_us()),
+    )  # fmt: skip
     try:
         write_rounds(journal, scenario_items(2))
         wait_for(
@@ -294,7 +301,10 @@ def test_sighup_reloads_patterns_and_keeps_the_old_ones_when_broken(
 ) -> None:
     patterns = tmp_path / "patterns"
     patterns.mkdir()
-    proc = start_follow(journal.directory, "--patterns", str(patterns))
+    proc = start_follow(
+        journal.directory, "--patterns", str(patterns), "--since", format_time(wall_clock_us())
+    )
+    assert proc.stdout is not None and proc.stderr is not None
     try:
         (patterns / "mine.toml").write_text("[patterns.broken\n")
         proc.send_signal(signal.SIGHUP)
@@ -303,8 +313,8 @@ def test_sighup_reloads_patterns_and_keeps_the_old_ones_when_broken(
         proc.send_signal(signal.SIGHUP)
         wait_for_stderr(proc, "logwatch: patterns and config reloaded", 10)
         # Still following after both reloads: rounds come through.
-        write_rounds(journal, scenario_items(1))
-        wait_for(proc.stdout, lambda o: o["type"] == "round", 5)  # type: ignore[arg-type]
+        write_rounds(journal, scenario_items(1, first_round=1))
+        wait_for(proc.stdout, lambda o: o["type"] == "round" and o["round"] == 1, 20)  # type: ignore[arg-type]
     finally:
         code, _, err = stop(proc)
     assert code == 0, err
@@ -350,3 +360,29 @@ def test_an_alert_shown_while_warming_up_is_not_announced_again(live_from_s: int
     follow.announce_active()
     stalls = [(o.alert, o.state) for o in shown if isinstance(o, AlertTransition)]
     assert stalls.count(("round_stall", "firing")) == 1
+
+
+def test_follow_stdin_stopped_while_its_pipe_is_open_exits_cleanly() -> None:
+    # `(cat capture; sleep) | logwatch follow -`, then SIGTERM: the stdin reader thread is
+    # still blocked in a read, and exit must not abort on it (it did: exit 134).
+    capture = Path(__file__).parent / "fixtures" / "healthy.export"
+    feeder = subprocess.Popen(
+        ["sh", "-c", f"cat {shlex.quote(str(capture))}; sleep 60"], stdout=subprocess.PIPE
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logwatch", "follow", "-", "-o", "json", "--since",
+         "2026-11-25 UTC", "--round-period", "2s", "--events", "rounds"],
+        stdin=feeder.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert feeder.stdout is not None and proc.stdout is not None
+    feeder.stdout.close()  # the follower holds the only read end
+    try:
+        wait_for(proc.stdout, lambda o: o["type"] == "round", 20)  # type: ignore[arg-type]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        feeder.kill()
+        feeder.wait()
+    assert proc.returncode == 0, err
+    assert b"Fatal Python error" not in err

@@ -7,14 +7,13 @@ read the same events out of all of them.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Sequence
 from functools import cache
 
 import pytest
-from conftest import CAPTURE_FORMATS, Captures
+from conftest import CAPTURE_FORMATS, Captures, json_lines
 
 from logwatch.decode import Decoder, DecodeSettings
 from logwatch.match import Matcher
@@ -136,7 +135,7 @@ def test_patterns_test_counts_every_finalized_round(captures: Captures, fmt: str
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = json_lines(result.stdout)[0]
     assert report["matched"]["round_finalized"] == ROUNDS
     assert report["errors"] == 0
     assert report["entries"] == sum(report["matched"].values()) + report["unmatched"]

@@ -33,7 +33,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import JOURNAL_REMOTE, as_nobody
+from conftest import JOURNAL_REMOTE, as_nobody, json_lines
 
 from logwatch.cli import main as logwatch_main
 from logwatch.decode import strip_ansi
@@ -262,7 +262,7 @@ class Read:
 
 
 def _json_lines(out: str) -> list[dict[str, Any]]:
-    objs = [json.loads(line) for line in out.splitlines()]
+    objs = json_lines(out)
     assert all(isinstance(o, dict) for o in objs)
     return objs
 
@@ -1052,5 +1052,5 @@ def test_a_header_claiming_endless_entries_is_read_promptly(tmp_path: Path) -> N
     except subprocess.TimeoutExpired:
         pytest.fail("replay still running after 5 s")
     assert run.code == 0
-    summary = json.loads(run.out.splitlines()[-1])
+    summary = json_lines(run.out)[-1]
     assert summary["entries"] - summary["errors"] == declared  # every entry is there

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from conftest import json_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -218,7 +219,7 @@ def replay(data: bytes, fmt: str | None, instances: Sequence[str] = ()) -> Repla
     assert code == 0
     text = out.getvalue()
     text.encode("utf-8")  # what a real stdout would have to write: no lone surrogate
-    return Replayed([json.loads(line) for line in text.splitlines()], text)
+    return Replayed(json_lines(text), text)
 
 
 def _present(instance: str, data: bytes) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Captures
+from conftest import Captures, json_lines
 from typer.testing import CliRunner
 
 from logwatch import simulate
@@ -134,7 +133,7 @@ def cli(*args: str, env: dict[str, str | None] | None = None) -> str:
 def replay(path: Path, *args: str) -> Objects:
     """The JSON lines of `logwatch replay PATH --output json` with P=2s, D=1s."""
     out = cli("replay", str(path), "--output", "json", *RULES, *args)
-    return [json.loads(line) for line in out.splitlines()]
+    return json_lines(out)
 
 
 def alerts(
@@ -343,7 +342,7 @@ def test_the_installed_command_prints_the_same(captures: Captures, form: tuple[s
         env=env,
     )
     assert done.stderr == ""
-    objs = [json.loads(line) for line in done.stdout.splitlines()]
+    objs = json_lines(done.stdout)
     before = finalized(lines)[4]
     assert ("round_stall", "firing", iso(before + W)) in alerts(objs)
     assert len([o for o in objs if o["type"] == "round"]) == 8
@@ -461,7 +460,7 @@ def test_without_a_round_period_it_is_estimated_and_said(
     lines = stall()
     path = capture(captures, lines, FORMS[0])
     out = cli("replay", str(path), "--output", "json", env={"HOME": str(tmp_path)})
-    objs = [json.loads(line) for line in out.splitlines()]
+    objs = json_lines(out)
     info = summary(objs)
     inst = info["instances"]["acme-mainnet"]
     assert inst["round_period_estimated"] is True
@@ -490,7 +489,7 @@ def test_the_round_period_comes_from_the_environment_too(captures: Captures) -> 
         "json",
         env={"ZIPNET_ROUND_PERIOD": "2s", "ZIPNET_ROUND_DEADLINE": "1s"},
     )
-    objs = [json.loads(line) for line in out.splitlines()]
+    objs = json_lines(out)
     assert summary(objs)["notes"] == []
     before = finalized(stall())[4]
     assert alerts(objs, "round_stall")[0] == ("round_stall", "firing", iso(before + W))
@@ -500,7 +499,7 @@ def test_too_few_rounds_to_estimate_is_said(captures: Captures, tmp_path: Path) 
     lines = Scenario(seed=10).start().rounds(2).lines()
     path = captures.make(lines, "journald", "journal")
     out = cli("replay", str(path), "--output", "json", env={"HOME": str(tmp_path)})
-    info = summary([json.loads(line) for line in out.splitlines()])
+    info = summary(json_lines(out))
     assert info["instances"]["acme-mainnet"]["round_period_s"] is None
     assert any("too few finalizations" in note for note in info["notes"])
 
@@ -609,7 +608,7 @@ def test_a_reader_that_goes_away_ends_the_replay_quietly(captures: Captures) -> 
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
-    assert json.loads(first)["type"] in ("event", "round", "alert")
+    assert json_lines(first)[0]["type"] in ("event", "round", "alert")
     assert err == b""
 
 

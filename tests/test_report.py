@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Captures
+from conftest import Captures, json_lines
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
@@ -97,7 +97,7 @@ def cli(*args: str, home: Path) -> str:
 def report_json(path: Path, home: Path, *args: str) -> dict[str, Any]:
     out = cli("replay", str(path), "--report", "--output", "json", *args, home=home)
     assert out.count("\n") == 1 and out.endswith("\n")  # one object, one line
-    report: dict[str, Any] = json.loads(out)
+    report: dict[str, Any] = json_lines(out)[0]
     assert report["type"] == "report"
     return report
 
@@ -294,11 +294,9 @@ def test_report_json_holds_the_incident(incident_journal: Path, tmp_path: Path) 
     assert pre_stall["resolved_at"] is None  # still firing when the capture ends
     assert pre_stall["seconds"] == (lines[-1].time_us - pre_fins[-1].time_us - W) / US
 
-    plain = json.loads(
-        cli(
-            "replay", str(incident_journal), "--output", "json", *RULES, home=tmp_path
-        ).splitlines()[-1]
-    )
+    plain = json_lines(
+        cli("replay", str(incident_journal), "--output", "json", *RULES, home=tmp_path)
+    )[-1]
     assert report["read"] == {k: plain[k] for k in report["read"]}
     assert report["read"]["entries"] == len(lines)
     assert report["notes"] == []
@@ -454,15 +452,15 @@ def test_the_report_never_writes_raw_escapes(hostile_export: Path, tmp_path: Pat
     assert report["instances"][0]["leaders"]["seen"] == [HOSTILE_HOST]
 
 
-def test_a_hostile_instance_name_is_shown_escaped(captures: Captures, tmp_path: Path) -> None:
-    # Unit names cannot carry escapes (they are not zipnet's then); a capture without
-    # unit names takes the instance from --instance, which is shown as escaped text.
+def test_a_hostile_instance_name_is_refused_escaped(captures: Captures, tmp_path: Path) -> None:
+    # Unit names cannot carry escapes (they are not zipnet's then), and --instance may
+    # not either: it is no systemd instance name. The refusal shows it escaped.
     path = captures.make(Scenario(seed=14).start().rounds(5).lines(), "full-ansi", "cat")
     argv = [LOGWATCH, "replay", str(path), "--report", "--instance", HOSTILE_INSTANCE, *RULES]
     pane = in_tmux(tmp_path, argv, 80)
     assert pane.title != "pwned"
-    assert_well_formed(pane, 80)
-    assert list(pane.panels()) == [HOSTILE_INSTANCE_SHOWN]
+    text = "".join(pane.lines)  # the error line as tmux wrapped it
+    assert f"'{HOSTILE_INSTANCE_SHOWN}' cannot be an instance name" in text
 
 
 def test_a_long_flapping_capture_says_what_the_report_left_out(
@@ -480,3 +478,23 @@ def test_a_long_flapping_capture_says_what_the_report_left_out(
     text = cli("replay", str(path), "--report", *RULES, home=tmp_path)
     assert f"{inst['alerts_dropped']} earlier transitions not kept" in text
     assert text.count("round_regression ") == len(inst["alerts"])
+
+
+def test_a_piped_report_wraps_instead_of_cutting() -> None:
+    # `replay --report > incident.txt`: the ticket gets the whole summary, hosts included.
+    capture = Path(__file__).parent / "fixtures" / "split-brain.json.gz"
+    done = subprocess.run(
+        [sys.executable, "-m", "logwatch", "replay", str(capture), "--report"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in done.stdout
+    cells = " ".join(
+        line.strip("│ ").split("  ")[-1].strip() for line in lines if line.startswith("│")
+    )
+    assert "rival group leader detected by srv1: other leader 6c26981910 (term 1)" in " ".join(
+        cells.split()
+    )

@@ -3,7 +3,7 @@
 import pytest
 
 from logwatch.errors import UsageError
-from logwatch.times import US, format_time, iso_to_us, parse_duration, parse_time
+from logwatch.times import US, format_time, is_relative, iso_to_us, parse_duration, parse_time
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_parse_time_relative_and_absolute() -> None:
     assert parse_time("-10m", now) == now - 600 * US
     assert parse_time("now", now) == now
     assert parse_time("2026-11-25T10:00:00Z", now) == iso_to_us("2026-11-25T10:00:00.000000Z")
-    assert parse_time("2026-11-25 10:00:00", now) == iso_to_us("2026-11-25T10:00:00.000000Z")
+    assert parse_time("2026-11-25 10:00:00 UTC", now) == iso_to_us("2026-11-25T10:00:00.000000Z")
     with pytest.raises(UsageError):
         parse_time("the day after", now)
 
@@ -47,3 +47,32 @@ def test_format_time_keeps_four_digit_years_and_never_fails() -> None:
     assert format_time(10**20) == "9999-12-31T23:59:59.999999Z"
     assert format_time(-(10**20)) == "0001-01-01T00:00:00.000000Z"
     assert format_time(-1) == "1969-12-31T23:59:59.999999Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("-1h", -3600), ("+5min", 300), ("1 hour ago", -3600), ("-1h 30min", -5400),
+        ("90s ago", -90), ("-2 days", -172800), ("now", 0), ("-500ms", -0.5),
+    ],
+)  # fmt: skip
+def test_relative_times_count_from_the_given_now(text: str, seconds: float) -> None:
+    now = 1_800_000_000 * US
+    assert is_relative(text)
+    assert parse_time(text, now) == now + round(seconds * US)
+
+
+@pytest.mark.parametrize("text", ["@1795600830", "yesterday", "10:00:30", "2026-11-25 10:00"])
+def test_absolute_times_are_not_relative(text: str) -> None:
+    assert not is_relative(text)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("1 hour 30 min", 5400.0), ("2 weeks", 1209600.0)])
+def test_durations_take_systemd_time_spans(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["-x", "the day after", "2026-13-45", "@soon"])
+def test_what_is_no_time_is_one_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match="not a time"):
+        parse_time(text, 0)

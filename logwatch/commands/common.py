@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from logwatch.config import Config, load_config, resolve_duration
+from logwatch.config import Config, load_config
 from logwatch.decode import Decoder, DecodeSettings
 from logwatch.engine import RuleSettings
 from logwatch.engine.hostclock import CaptureOffsets, OffsetEstimator
@@ -15,9 +15,10 @@ from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet, load_patterns, pattern_dirs
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.records import Unreadable
+from logwatch.rule_settings import ActiveRules, resolve_rules
 from logwatch.sources import open_inputs
 from logwatch.times import parse_time, wall_clock_us
-from logwatch.units import UnitTemplate, Writers, normalize_instance
+from logwatch.units import UnitTemplate, Writers, instance_from_argument
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +39,12 @@ class Reading:
         items = open_inputs(inputs, fmt, writers=self.writers)
         return read_steps(items, self.decoder, self.matcher, self.selection, tally)
 
-    def first_look(self, inputs: Sequence[str], fmt: str | None) -> CaptureOffsets:
+    def first_look(
+        self, inputs: Sequence[str], fmt: str | None, tolerance_us: int
+    ) -> CaptureOffsets:
         """Each host's clock offset and the capture's agreed end, from a first read of
         the captured `inputs` (docs/clock.md); the capture is then read again."""
-        estimator = OffsetEstimator()
+        estimator = OffsetEstimator(tolerance_us)
         items = open_inputs(inputs, fmt, writers=self.writers)
         # A matcher of its own: the run's per-pattern counts (timeouts) stay the main read's.
         matcher = Matcher(self.patterns)
@@ -109,7 +112,7 @@ def build_reading(
     """Config, patterns and decoder for the options given; raises LogwatchError on bad ones."""
     config = load_config(config_path)
     patterns = load_patterns(pattern_dirs([*config.pattern_dirs, *pattern_dirs_opt]))
-    names = [normalize_instance(i, config.aliases) for i in instances]
+    names = instance_names(instances, config)
     decoder = Decoder(
         DecodeSettings(
             unit_template=config.unit_template,
@@ -128,16 +131,25 @@ def build_reading(
     return Reading(config, patterns, decoder, Matcher(patterns), selection, writers)
 
 
+def instance_names(words: Sequence[str], config: Config) -> list[str]:
+    """The instances the command line names (instances, aliases or unit names), in their
+    unit spelling, each once."""
+    template = UnitTemplate(config.unit_template)
+    names = [instance_from_argument(w, template, config.aliases) for w in words]
+    return list(dict.fromkeys(names))
+
+
 def rule_settings(
     reading: Reading, round_period: str | None, round_deadline: str | None, expect: int | None
 ) -> RuleSettings:
-    """The rule numbers from flags, environment and config file."""
-    return RuleSettings(
-        round_period_s=resolve_duration(
-            round_period, "ZIPNET_ROUND_PERIOD", reading.config.round_period_s
-        ),
-        round_deadline_s=resolve_duration(
-            round_deadline, "ZIPNET_ROUND_DEADLINE", reading.config.round_deadline_s
-        ),
-        expect_clients=expect,
+    """The rule numbers from flags, environment, config file and defaults."""
+    return active_rules(reading.config, round_period, round_deadline, expect).settings
+
+
+def active_rules(
+    config: Config, round_period: str | None, round_deadline: str | None, expect: int | None
+) -> ActiveRules:
+    """rule_settings with the source of each number, for `logwatch rules`."""
+    return resolve_rules(
+        config, round_period=round_period, round_deadline=round_deadline, expect_clients=expect
     )

@@ -8,7 +8,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from logwatch.commands.follow import SourceOptions, run_follow
+from logwatch.commands.follow import run_follow
+from logwatch.commands.source_options import SourceOptions
 from logwatch.livefeed import LiveJournal, play, timeline
 from logwatch.simulate import LogLine, Scenario, merge
 from logwatch.times import wall_clock_us
@@ -16,17 +17,38 @@ from logwatch.times import wall_clock_us
 PERIOD_S = 1.0
 LINGER_S = 3.0
 """How long the dashboard stays up after the last line, so the recovery shows."""
+# The acme-mainnet story, in rounds (one per PERIOD_S): healthy, silent, back, split-brain
+# (two leaders finalizing the same rounds), back.
+HEALTHY, SILENT, BACK, SPLIT, AFTER = 12, 10, 8, 10, 15
+WINDOW_S = 4 * PERIOD_S  # W = 3P + D with D = P, in the wall time the journal is stamped with
 
 
 def demo_lines(start_us: int) -> list[LogLine]:
     """About a minute of two instances: acme-mainnet goes healthy → stall → split-brain →
     recovery; preview-alpha stays healthy alongside it, on the same journal."""
     acme = Scenario("acme-mainnet", start_us, period_s=PERIOD_S, servers=3, clients=6, seed=1)
-    acme.start().rounds(12).silence(10).rounds(8)
-    acme.split_brain("srv2", 10, same_rounds=True).rounds(15)
+    acme.start().rounds(HEALTHY).silence(SILENT).rounds(BACK)
+    acme.split_brain("srv2", SPLIT, same_rounds=True).rounds(AFTER)
     preview = Scenario("preview-alpha", start_us, period_s=PERIOD_S, servers=4, clients=3, seed=2)
     preview.start().rounds(55)
     return merge(acme.lines(), preview.lines())
+
+
+def plan(speed: float) -> str:
+    """What the demo plays and when, in one line (times at this speed)."""
+
+    def at(rounds: float, plus_s: float = 0.0) -> str:
+        return f"{rounds * PERIOD_S / speed + plus_s:.0f}s"
+
+    stall = HEALTHY
+    split = HEALTHY + SILENT + BACK
+    end = split + SPLIT + AFTER
+    return (
+        f"plays {at(end)} of two instances: acme-mainnet healthy, silent from {at(stall)} "
+        f"(round_stall at about {at(stall, WINDOW_S)}), back at "
+        f"{at(stall + SILENT)}, split-brain from {at(split)} to {at(split + SPLIT)}, then "
+        "healthy; preview-alpha healthy throughout"
+    )
 
 
 def run_demo(*, output: str | None, speed: float) -> int:
@@ -46,8 +68,8 @@ def run_demo(*, output: str | None, speed: float) -> int:
 
             player = threading.Thread(target=feed, name="demo-feed", daemon=True)
             player.start()
-            if output != "tui" and not sys.stdout.isatty():
-                print(f"logwatch demo: following {directory}", file=sys.stderr)
+            # Said first, so the quiet healthy start is not mistaken for a hang.
+            print(f"logwatch demo: {plan(speed)} (journal: {directory})", file=sys.stderr)
             code = run_follow(
                 instances=["acme-mainnet", "preview-alpha"],
                 all_instances=False,

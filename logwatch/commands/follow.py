@@ -12,7 +12,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from logwatch.commands.common import Reading, build_reading, rule_settings
+from logwatch.commands.common import Reading, build_reading, instance_names, rule_settings
+from logwatch.commands.source_options import SourceOptions, open_live, units_for
 from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
 from logwatch.engine.hostclock import LiveTime
 from logwatch.engine.outputs import Output
@@ -23,7 +24,7 @@ from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
 from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US, format_time, parse_time, wall_clock_us
-from logwatch.units import UnitTemplate, normalize_instance
+from logwatch.units import UnitTemplate
 
 if TYPE_CHECKING:
     from logwatch.sinks.dashboard import Dashboard
@@ -35,26 +36,6 @@ CURSOR_SAVE_S = 1.0
 WARMUP_WINDOWS = 4
 """Without a saved cursor, the follow first reads this many W (or the default lookback
 when P is unknown) of the recent past, silently, so state is warm at start-up."""
-
-
-@dataclass(frozen=True, slots=True)
-class SourceOptions:
-    """Where live entries come from (the same for `follow` and `check`)."""
-
-    directory: Path | None = None
-    files: tuple[Path, ...] = ()
-    journalctl: bool = False
-    stdin: bool = False
-
-    def key(self) -> str:
-        """Names the source in the cursor file's key: a cursor of one journal means
-        nothing in another, and the journalctl reader saves cursors of its own shape."""
-        reader = "journalctl" if self.journalctl else "journal"
-        if self.directory is not None:
-            return f"{reader}:directory:{self.directory.absolute()}"
-        if self.files:
-            return f"{reader}:files:" + ",".join(sorted(str(f.absolute()) for f in self.files))
-        return f"{reader}:system"
 
 
 @dataclass(slots=True)
@@ -79,27 +60,6 @@ class Stop:
     def restore(self) -> None:
         for sig, handler in self.handlers.items():
             signal.signal(sig, handler)
-
-
-def units_for(instances: Sequence[str], template: str) -> list[str]:
-    """The journal units of these instances (none: every unit, for --all)."""
-    units = UnitTemplate(template)
-    return [u for name in instances for u in units.glob_for(name)]
-
-
-def open_live(options: SourceOptions, units: Sequence[str], fmt: str | None) -> LiveSource:
-    """The live source the options name."""
-    if options.stdin:
-        return StdinFollower(fmt)
-    directory = str(options.directory) if options.directory else None
-    files = [str(f) for f in options.files] or None
-    if options.journalctl:
-        from logwatch.sources.follow_journalctl import JournalctlFollower
-
-        return JournalctlFollower(units, directory=directory, files=files)
-    from logwatch.sources.follow import JournalFollower
-
-    return JournalFollower(units, directory=directory, files=files)
 
 
 def warmup_seconds(settings: RuleSettings) -> float:
@@ -187,7 +147,11 @@ def _key(t: AlertTransition) -> tuple[object, ...]:
 
 
 def make_sink(
-    output: str, exec_argv: Sequence[str], exec_timeout_s: float, settings: RuleSettings
+    output: str,
+    exec_argv: Sequence[str],
+    exec_timeout_s: float,
+    settings: RuleSettings,
+    exec_states: frozenset[str] | None = None,
 ) -> tuple[Sink, Dashboard | None]:
     """The sink for --output (tui/json/text), with --exec alongside when given; and the
     dashboard, when it is one of them."""
@@ -201,17 +165,18 @@ def make_sink(
         dashboard = Dashboard(Console(), fallback_window_s=settings.fallback_window_s)
         sinks.append(dashboard)
     elif output == "json":
-        from logwatch.sinks.jsonlines import JsonLinesSink
+        from logwatch.sinks.json_output import JsonLinesSink
 
         sinks.append(JsonLinesSink(sys.stdout, flush_each=True))
     else:
-        from logwatch.sinks.text import TextSink
+        from logwatch.sinks.text_output import TextSink
 
         sinks.append(TextSink(sys.stdout, flush_each=True))
     if exec_argv:
-        from logwatch.sinks.exec import ExecSink
+        from logwatch.sinks.exec import DEFAULT_STATES, ExecSink
 
-        sinks.append(ExecSink(list(exec_argv), timeout_s=exec_timeout_s))
+        states = DEFAULT_STATES if exec_states is None else exec_states
+        sinks.append(ExecSink(list(exec_argv), timeout_s=exec_timeout_s, states=states))
     return (sinks[0] if len(sinks) == 1 else FanOut(sinks)), dashboard
 
 
@@ -248,6 +213,7 @@ def run_follow(
     pattern_dirs: Sequence[Path],
     config_path: Path | None,
     done: threading.Event | None = None,
+    exec_states: frozenset[str] | None = None,
 ) -> int:
     """Follow until SIGINT/SIGTERM, the end of piped input, or `done` (the demo) is set;
     returns the exit code."""
@@ -258,11 +224,11 @@ def run_follow(
         pattern_dirs_opt=pattern_dirs,
         config_path=config_path,
     )
-    names = [normalize_instance(i, reading.config.aliases) for i in instances]
+    names = instance_names(instances, reading.config)
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     # The wall clock is the reference (docs/clock.md); while the backlog is read, and for
     # piped entries, a stamp can be old, so only one ahead of it tells.
-    clock = LiveTime(catching_up=True)
+    clock = LiveTime(settings.clock_tolerance_us, catching_up=True)
     engine = Engine(settings, clock)
     units = [] if all_instances else units_for(names, reading.config.unit_template)
     live = open_live(source, units, fmt)
@@ -272,7 +238,7 @@ def run_follow(
 
         store = CursorStore(state_dir, state_key(names or ["all"], source.key()))
     resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
-    sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings)
+    sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings, exec_states)
     notes: list[str] = []
     tally = Tally()
     stop = Stop()
@@ -289,6 +255,11 @@ def run_follow(
         if start.note:
             notes.append(start.note)
             _note(start.note, resolved_output)
+        if not all_instances and not source.stdin:
+            # Said at start, not after W: a typo must not look like a quiet instance.
+            for line in _missing(names, source, reading.config.unit_template):
+                notes.append(line)
+                print(f"logwatch: {line}", file=sys.stderr, flush=True)
         follow = Follow(
             live,
             reading,
@@ -327,6 +298,8 @@ def run_follow(
                 notes.append(notice)
                 _note(notice, resolved_output)
             follow.tick(wall_clock_us())
+            if dashboard is not None and dashboard.take_keys():
+                break  # q
             if store is not None and time.monotonic() - last_save >= CURSOR_SAVE_S:
                 if live.cursor:
                     store.save(live.cursor)
@@ -348,6 +321,14 @@ def run_follow(
         summary["notes"] = notes
         sink.close(summary)
     return 0
+
+
+def _missing(names: Sequence[str], source: SourceOptions, template: str) -> list[str]:
+    from logwatch.journal_units import journal_units, missing_instances_note
+
+    directory = str(source.directory) if source.directory else None
+    units = journal_units(directory, [str(f) for f in source.files], journalctl=source.journalctl)
+    return missing_instances_note(names, units, UnitTemplate(template))
 
 
 def _warm_up(follow: Follow, stop: Stop) -> None:

@@ -11,7 +11,7 @@ from logwatch.commands.common import build_reading
 from logwatch.escape import escape_text
 from logwatch.pipeline import Step, Tally
 from logwatch.records import Record, Unreadable
-from logwatch.sinks.jsonlines import dumps
+from logwatch.sinks.json_output import dumps
 from logwatch.times import format_time
 
 MISSED_WIDTH = 300
@@ -35,7 +35,7 @@ def run_list(*, pattern_dirs: Sequence[Path], config_path: Path | None, output: 
         for p in reading.patterns.patterns
     ]
     if output == "json":
-        print(dumps({"patterns": rows, "files": list(reading.patterns.files)}))
+        print(dumps({"type": "patterns", "patterns": rows, "files": list(reading.patterns.files)}))
         return
     for p in reading.patterns.patterns:
         fields = " ".join(f"{k}:{v}" for k, v in p.fields.items())
@@ -78,8 +78,11 @@ def run_test(
             missed.pop()
             missed_dropped += 1
     counts = reading.matcher.counts()
+    if tally.entries == 0:
+        print(f"logwatch: no entries in {', '.join(inputs)}", file=sys.stderr)
     if output == "json":
         result: dict[str, Any] = {
+            "type": "pattern_test",
             "entries": tally.entries,
             "matched": {name: c.matched for name, c in counts.items()},
             "unmatched": tally.unmatched,

@@ -6,19 +6,22 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from logwatch.commands.common import build_reading, rule_settings
+from logwatch.commands.common import Reading, build_reading, rule_settings
 from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RoundObservation, RuleSettings
 from logwatch.engine.hostclock import CaptureTime
 from logwatch.engine.outputs import Output
+from logwatch.errors import UsageError
 from logwatch.events import Event
 from logwatch.pipeline import Step, Tally
+from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
-from logwatch.sinks.jsonlines import JsonLinesSink, dumps
-from logwatch.sinks.text import TextSink
-from logwatch.times import format_time
+from logwatch.sinks.json_output import JsonLinesSink, dumps
+from logwatch.sinks.text_output import TextSink
+from logwatch.sources import open_inputs
+from logwatch.times import format_time, is_relative
 
 
 def run_replay(
@@ -38,18 +41,30 @@ def run_replay(
     config_path: Path | None,
 ) -> int:
     """Replay `inputs`; returns the exit code (0: read and evaluated, alerts or not)."""
+    end_us = None
+    if any(t is not None and is_relative(t) for t in (since, until)):
+        # `--since -1h` of a capture is its last hour, not the hour before this moment.
+        end_us = capture_end_us(
+            build_reading(
+                instances=instances, pattern_dirs_opt=pattern_dirs, config_path=config_path
+            ),
+            inputs,
+            fmt,
+        )
     reading = build_reading(
         instances=instances,
         pattern_dirs_opt=pattern_dirs,
         config_path=config_path,
         since=since,
         until=until,
+        now_us=end_us,
     )
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     # A capture can be read ahead: a first look finds each host's clock offset. Piped
     # input is read once, and then hosts are taken at their word (clients 1 s at most).
-    offsets = None if "-" in inputs else reading.first_look(inputs, fmt)
-    engine = Engine(settings, None if offsets is None else CaptureTime(offsets))
+    tolerance = settings.clock_tolerance_us
+    offsets = None if "-" in inputs else reading.first_look(inputs, fmt, tolerance)
+    engine = Engine(settings, None if offsets is None else CaptureTime(offsets, tolerance))
     engine.expect(reading.selection.instances or ())
     sink: Sink | None = None
     if not report:
@@ -87,6 +102,7 @@ def run_replay(
         # Timers due exactly at the last entry fire once the clock reaches it.
         emit(engine.advance(engine.now_us))
 
+    _say_what_was_empty(tally, inputs, since, until)
     notes = _notes(engine, settings)
     # A user pattern's regex stopped by the match timeout: per pattern, or nobody learns it.
     timeouts = {n: c.timeouts for n, c in reading.matcher.counts().items() if c.timeouts}
@@ -96,7 +112,11 @@ def run_replay(
         for name, count in timeouts.items()
     ]
     if report:
-        _print_report(engine, tally, notes, output)
+        window = {
+            "since": _at(reading.selection.since_us),
+            "until": _at(reading.selection.until_us),
+        }
+        _print_report(engine, tally, notes, output, window)
         return 0
     summary: dict[str, Any] = engine.summary().to_json()
     summary.update(tally.to_json())
@@ -129,10 +149,56 @@ def _notes(engine: Engine, settings: RuleSettings) -> list[str]:
     return notes
 
 
-def _print_report(engine: Engine, tally: Tally, notes: list[str], output: str) -> None:
-    from logwatch.report import build_report
+def capture_end_us(reading: Reading, inputs: Sequence[str], fmt: str | None) -> int | None:
+    """The time of the capture's last entry, as the replay will see it (decoded: a coarse
+    capture time gives way to the tracing timestamp): a first pass over the inputs."""
+    if "-" in inputs:
+        raise UsageError(
+            "a relative --since/--until counts back from the capture's end, which stdin "
+            "cannot be read twice to find: give an absolute time, or a file"
+        )
+    last = None
+    for item in open_inputs(inputs, fmt, writers=reading.writers):
+        if item.__class__ is int:
+            t = item
+        elif isinstance(item, Unreadable):
+            continue
+        else:
+            record = reading.decoder(cast(Entry, item))
+            if isinstance(record, Unreadable):
+                continue
+            t = record.time_us
+        if last is None or t > last:
+            last = t
+    return last
+
+
+def _say_what_was_empty(
+    tally: Tally, inputs: Sequence[str], since: str | None, until: str | None
+) -> None:
+    """One stderr line when nothing could be looked at: an empty input, or every entry
+    outside --since/--until (an empty report would look like a quiet incident)."""
+    if tally.entries == 0:
+        print(f"logwatch: no entries in {', '.join(inputs)}", file=sys.stderr)
+    elif (since or until) and tally.outside == tally.entries:
+        print(
+            f"logwatch: all {tally.entries} entries are outside --since/--until "
+            "(or of other programs and instances)",
+            file=sys.stderr,
+        )
+
+
+def _at(us: int | None) -> str | None:
+    return None if us is None else format_time(us)
+
+
+def _print_report(
+    engine: Engine, tally: Tally, notes: list[str], output: str, window: dict[str, str | None]
+) -> None:
+    from logwatch.report_content import build_report
 
     content = build_report(engine.instances(), tally, notes)
+    content["window"] = window
     if output == "json":
         print(dumps(content))
         return
@@ -140,7 +206,8 @@ def _print_report(engine: Engine, tally: Tally, notes: list[str], output: str) -
 
     from logwatch.sinks.report import render_report
 
-    render_report(content, Console(highlight=False))
+    console = Console(highlight=False)
+    render_report(content, console, whole=not console.is_terminal)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from logwatch.engine.alerts import CLOCK_SKEW, Alert
 from logwatch.engine.clock import TimerQueue
-from logwatch.engine.hostclock import TOLERANCE_US, HostTime, StreamTime
+from logwatch.engine.hostclock import HostTime, StreamTime
 from logwatch.engine.outputs import (
     AlertTransition,
     InstanceSummary,
@@ -187,6 +187,7 @@ class Watch:
             instance=st.name,
             at_us=now_us,
             watch_start_us=st.watch_start_us,
+            entries_seen=st.entries_seen,
             last_round=st.last_round,
             last_round_at_us=st.last_round_us,
             rounds_finalized=st.rounds_finalized,
@@ -423,9 +424,8 @@ class Engine:
         if watch is None:
             # A watch starts at the clock, not at a late entry's own time (a host behind
             # would start it long before anything was seen), unless only a little late.
-            start = start_us if self._now is None else max(start_us, self._now - TOLERANCE_US)
-            if self._now is not None:
-                start = min(start, self._now)
+            now, tolerance = self._now, self.settings.clock_tolerance_us
+            start = start_us if now is None else min(max(start_us, now - tolerance), now)
             watch = Watch(
                 len(self._by_index), instance, self.settings, start, entries_seen=entries_seen
             )

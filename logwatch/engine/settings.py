@@ -14,7 +14,7 @@ class RuleSettings:
 
     round_period_s: P, or None to estimate it per instance from the median of the
         last `period_samples` intervals between one leader's finalizations, once
-        two are known. Stall and aggregator timers wait for an estimate.
+        two are known. Until then the rules use the fallback window.
     round_deadline_s: D, or None for D = P.
     split_brain_for_s: how long two leaders must last before split_brain fires.
     participants_low_rounds / participants_zero_rounds: consecutive rounds needed.
@@ -23,8 +23,12 @@ class RuleSettings:
     expect_aggregator: arm aggregator_silent from the watch start; otherwise only
         once the instance's aggregator has been seen, so captures without the
         aggregator's journal do not alert.
-    fallback_window_s: the window of the rules that need one (two leaders within
-        W, clients active in W, one round finalized twice) while P is unknown.
+    fallback_window_s: W while P is unknown: the window of every rule that needs one
+        (no round finalized, no forwarded aggregate, no entries, two leaders, clients
+        active, one round finalized twice).
+    clock_tolerance_s: a host whose clock is off by more than this against what the
+        other hosts agree on is skewed: its entries move no clock, and clock_skew
+        fires (docs/clock.md).
     """
 
     round_period_s: float | None = None
@@ -36,6 +40,7 @@ class RuleSettings:
     expect_aggregator: bool = False
     period_samples: int = 30
     fallback_window_s: float = 30.0
+    clock_tolerance_s: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("round_period_s", "round_deadline_s"):
@@ -46,6 +51,8 @@ class RuleSettings:
             raise UsageError("split-brain hold time must be >= 0")
         if not self.fallback_window_s > 0:
             raise UsageError("fallback window must be > 0")
+        if not self.clock_tolerance_s > 0:
+            raise UsageError("clock tolerance must be > 0")
         if self.participants_low_rounds < 1 or self.participants_zero_rounds < 1:
             raise UsageError("participants rules need at least 1 round")
         if self.expect_clients is not None and self.expect_clients < 0:
@@ -70,3 +77,7 @@ class RuleSettings:
     @property
     def fallback_window_us(self) -> int:
         return round(self.fallback_window_s * US)
+
+    @property
+    def clock_tolerance_us(self) -> int:
+        return round(self.clock_tolerance_s * US)

@@ -74,6 +74,8 @@ class InstanceView:
 
     round_rate_1m / round_rate_10m: rounds per minute over the last minute / ten
         minutes (over the watch so far when it is shorter).
+    entries_seen: whether any entry of the instance was read (a named instance is
+        watched before it shows one).
     window_s: W, once P is known.
     leaders_in_window: hosts with a leader-only event in the last W, latest first.
     clients_registered: distinct client ids registered (capped, see engine limits).
@@ -84,6 +86,7 @@ class InstanceView:
     instance: str
     at_us: int
     watch_start_us: int
+    entries_seen: bool
     last_round: int | None
     last_round_at_us: int | None
     rounds_finalized: int

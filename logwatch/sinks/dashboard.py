@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import termios
 import time
+import tty
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -15,9 +19,50 @@ from logwatch.engine.outputs import AlertTransition
 from logwatch.engine.views import InstanceView
 from logwatch.sinks import Output
 from logwatch.sinks.dashboard_view import RECENT_TRANSITIONS, Frame, render
-from logwatch.sinks.text import format_summary
+from logwatch.sinks.text_output import format_summary
 
 REFRESH_PER_SECOND = 4
+
+
+class Keys:
+    """Keys pressed on the controlling terminal, read without waiting: the terminal is in
+    cbreak mode (keys come one by one, unechoed; Ctrl-C still interrupts) until `close`.
+    The terminal, not stdin: `follow -` reads its entries from stdin."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._saved: list[Any] | None = None
+        try:
+            fd = os.open("/dev/tty", os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError:
+            return  # no terminal (a service, a pipe): no keys, nothing to restore
+        try:
+            self._saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+        except termios.error:
+            os.close(fd)
+            return
+        self._fd = fd
+
+    def read(self) -> str:
+        """What was typed since the last call ('' for nothing)."""
+        if self._fd is None:
+            return ""
+        try:
+            return os.read(self._fd, 64).decode("utf-8", "replace")
+        except BlockingIOError:
+            return ""
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        if self._fd is None:
+            return
+        if self._saved is not None:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+        os.close(self._fd)
+        self._fd = None
 
 
 class Dashboard:
@@ -53,6 +98,16 @@ class Dashboard:
         self._live: Live | None = None
         self._last_draw: float | None = None
         self._closed = False
+        self._keys: Keys | None = None
+
+    def take_keys(self) -> bool:
+        """Act on the keys typed since the last call: `?` shows or hides the legend; True
+        when `q` asks to quit."""
+        typed = self._keys.read() if self._keys is not None else ""
+        if typed.count("?") % 2:
+            self._frame = replace(self._frame, legend=not self._frame.legend)
+            self.refresh()
+        return "q" in typed or "Q" in typed
 
     def update(self, views: Sequence[InstanceView], now_us: int, notes: Sequence[str] = ()) -> None:
         """The engine's latest state; redraws unless the last frame was drawn too recently."""
@@ -79,6 +134,8 @@ class Dashboard:
                 get_renderable=lambda: self,
             )
             self._live.start()
+            if self._console.is_terminal:
+                self._keys = Keys()
             self.refresh()
 
     def refresh(self) -> None:
@@ -88,6 +145,9 @@ class Dashboard:
             self._last_draw = self._clock()
 
     def stop(self) -> None:
+        if self._keys is not None:
+            self._keys.close()
+            self._keys = None
         if self._live is not None:
             self._live.stop()
             self._live = None

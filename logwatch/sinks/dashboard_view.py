@@ -15,9 +15,11 @@ from logwatch.engine.views import ActiveAlert, InstanceView, ServerView
 from logwatch.escape import escape_text
 from logwatch.sinks.report import SEVERITY_STYLE, sparkline
 from logwatch.times import US, format_time
+from logwatch.view_facts import has_entries
 
 RECENT_TRANSITIONS = 20
 WIDE = 120  # from this width on, the rounds table adds P, the round count and the leader
+ALERT_FIXED = (4, 17, 13)  # sev, alert and state columns of the alerts table
 NAME_LIMIT = 256  # escape at most this much of a name: a 1 MiB host name costs nothing
 SEVERITY_RANK = {"critical": 0, "warning": 1}
 STATE_STYLE = {"leader": "bold green", "follower": "green", "silent": "yellow"}
@@ -38,6 +40,7 @@ class Frame:
     recent: tuple[AlertTransition, ...]
     transitions: int
     fallback_window_s: float
+    legend: bool = False
 
 
 def _safe(value: str, style: str = "") -> Text:
@@ -181,13 +184,20 @@ class Layout:
         )
         has_hosts = any(v.servers for v in views)
         n, spare = len(views), height - 2  # the header and the footer line
+        self.summary_w = max(1, _rest(width, *ALERT_FIXED, self.name_w))
+        # A summary wraps rather than losing its end (host names come last), up to 3 lines.
+        lines_of = [
+            min(3, max(1, -(-cell_len(escape_text(a.summary, NAME_LIMIT)) // self.summary_w)))
+            for _, a in self.alerts
+        ]
+        self.alert_lines = lines_of
 
         def needed(shown: int, alert_rows: int) -> int:
             if not n:
                 return 2  # "waiting for entries" and "no active alerts"
             rounds = 1 + shown + (1 if shown < n else 0)
             committee = 1 + shown if has_hosts else 1
-            alerts = 1 + alert_rows + (1 if alert_rows < len(self.alerts) else 0)
+            alerts = 1 + sum(lines_of[:alert_rows]) + (1 if alert_rows < len(self.alerts) else 0)
             return rounds + committee + (alerts if self.alerts else 1)
 
         shown, alert_rows = min(n, 1), min(len(self.alerts), 3)
@@ -219,6 +229,13 @@ def render(frame: Frame, width: int, height: int) -> list[Text]:
     lay = Layout(frame, width, height)
     gap = [Text()] if lay.gaps else []
     lines = [_header(lay)]
+    if frame.legend:
+        lines += _legend(frame)[: max(0, height - 2)]
+        lines.append(_footer(lay))
+        for line in lines:
+            line.truncate(width, overflow="ellipsis")
+            line.no_wrap, line.overflow = True, "ellipsis"
+        return lines[:height]
     if frame.views:
         lines += _rounds(lay) + gap + _committee(lay)
     else:
@@ -240,20 +257,27 @@ def _header(lay: Layout) -> Text:
     if frame.now_us:
         out.append(f"  {format_time(frame.now_us)[:19].replace('T', ' ')}Z")
     out.append(f"  {len(frame.views)} instance{'' if len(frame.views) == 1 else 's'}")
+    empty = sum(not has_entries(v) for v in frame.views)
+    if empty:
+        # A named instance with nothing to show is never "all clear"; said first, as a
+        # stall of an instance that never wrote is no news about it.
+        out.append(f"  {empty} with no entries", style="yellow")
     firing = [a for _, a in lay.alerts if a.state == "firing"]
     for severity in ("critical", "warning"):
         if count := sum(a.severity == severity for a in firing):
             out.append(f"  {count} {severity}", style=SEVERITY_STYLE[severity])
     if pending := len(lay.alerts) - len(firing):
         out.append(f"  {pending} pending", style="dim")
-    if frame.views and not lay.alerts:
+    if frame.views and not lay.alerts and not empty:
         out.append("  all clear", style="green")
     return out
 
 
 def _age_text(view: InstanceView, now_us: int) -> Text:
     """Age of the last round (of the watch when none) against W: green, yellow past P, red
-    past W, the stall rule's own thresholds."""
+    past W, the stall rule's own thresholds; "no entries" when nothing was read at all."""
+    if not has_entries(view):
+        return Text("no entries", style="yellow")
     start = view.last_round_at_us if view.last_round_at_us is not None else view.watch_start_us
     age = (now_us - start) / US
     period, window = view.round_period_s, view.window_s
@@ -263,32 +287,49 @@ def _age_text(view: InstanceView, now_us: int) -> Text:
     return Text(_age(age), style=style) + Text(" / " + ("?" if window is None else _span(window)))
 
 
+def _leaders(view: InstanceView) -> Text:
+    """The leader; during a split-brain every host that acted as leader in W, in red."""
+    if len(view.leaders_in_window) >= 2:
+        return Text(escape_text(", ".join(view.leaders_in_window), NAME_LIMIT), style="bold red")
+    return _safe(view.leader or "-", "" if view.leader else "dim")
+
+
+def _tail(view: InstanceView) -> str:
+    last = view.recent_rounds[-1].participants if view.recent_rounds else None
+    return f" {'-' if last is None else last}"
+
+
+def _spark_room(view: InstanceView, width: int) -> int:
+    return max(1, width - len(_tail(view)))
+
+
 def _participants(view: InstanceView, width: int) -> Text:
     """Participants of the recent rounds, one character per round, then the latest."""
     points = view.recent_rounds
     if not points:
         return Text("-", style="dim")
-    last = points[-1].participants
-    tail = f" {'-' if last is None else last}"
     values: list[float | None] = [
         None if p.participants is None else float(p.participants)
-        for p in points[-max(1, width - len(tail)) :]
+        for p in points[-_spark_room(view, width) :]
     ]
-    return sparkline(values) + Text(tail)
+    return sparkline(values) + Text(_tail(view))
 
 
 def _rounds(lay: Layout) -> list[Text]:
     wide = lay.width >= WIDE
-    leader_w = max(
-        [6] + [min(cell_len(escape_text(v.leader or "", NAME_LIMIT)), 18) for v in lay.shown]
-    )
+    leader_w = max([6] + [min(cell_len(_leaders(v).plain), 30) for v in lay.shown])
     columns: list[Column] = [("instance", lay.name_w, "left"), ("round", 7, "right")]
     columns += [("age / W", 13, "left"), ("/min", 5, "right")]
     if wide:
         columns += [("P", 6, "right"), ("rounds", 7, "right"), ("leader", leader_w, "left")]
     columns += [("reg", 5, "right"), ("act", 5, "right")]
     spark_w = _rest(lay.width, *(w for _, w, _ in columns))
-    columns.append(("participants", spark_w, "left"))
+    # The bars are a history: say how many rounds they hold.
+    kept = max((min(len(v.recent_rounds), _spark_room(v, spark_w)) for v in lay.shown), default=0)
+    header = f"participants, last {kept} rounds"
+    if cell_len(header) > spark_w:
+        header = f"last {kept} rounds"
+    columns.append((header, spark_w, "left"))
     rows = []
     for v in lay.shown:
         row: list[str | Text] = [
@@ -300,8 +341,7 @@ def _rounds(lay: Layout) -> list[Text]:
         if wide:
             period = "?" if v.round_period_s is None else _span(v.round_period_s)
             period += "~" if v.round_period_estimated and v.round_period_s is not None else ""
-            leader = _safe(v.leader or "-", "" if v.leader else "dim")
-            row += [period, str(v.rounds_finalized), leader]
+            row += [period, str(v.rounds_finalized), _leaders(v)]
         row += [str(v.clients_registered), str(v.clients_active), _participants(v, spark_w)]
         rows.append(row)
     lines = _table(columns, rows)
@@ -352,18 +392,19 @@ def _committee(lay: Layout) -> list[Text]:
 def _alerts(lay: Layout) -> list[Text]:
     if not lay.alerts:
         return [Text("✓ no active alerts", style="green")]
-    columns: list[Column] = [("sev", 4, "left"), ("alert", 17, "left")]
-    columns += [("instance", lay.name_w, "left"), ("state", 13, "left")]
-    columns.append(("summary", _rest(lay.width, *(w for _, w, _ in columns)), "left"))
-    rows = []
-    for view, a in lay.alerts[: lay.alert_rows]:
+    sev_w, alert_w, state_w = ALERT_FIXED
+    columns: list[Column] = [("sev", sev_w, "left"), ("alert", alert_w, "left")]
+    columns += [("instance", lay.name_w, "left"), ("state", state_w, "left")]
+    columns.append(("summary", lay.summary_w, "left"))
+    rows: list[list[str | Text]] = []
+    for (view, a), count in zip(lay.alerts[: lay.alert_rows], lay.alert_lines, strict=False):
         style = SEVERITY_STYLE[a.severity] if a.state == "firing" else "dim"
         held = _age((lay.frame.now_us - _held_since(view, a)) / US)
         sev = "CRIT" if a.severity == "critical" else "WARN"
         state = Text(f"{a.state} {held}", style=style)
-        rows.append(
-            [Text(sev, style), _safe(a.alert, style), lay.name(view), state, _safe(a.summary)]
-        )
+        parts = _wrap(escape_text(a.summary, NAME_LIMIT), lay.summary_w, count)
+        rows.append([Text(sev, style), _safe(a.alert, style), lay.name(view), state, parts[0]])
+        rows += [["", "", "", "", part] for part in parts[1:]]
     lines = _table(columns, rows)
     if lay.alert_rows < len(lay.alerts):
         lines.append(Text(f"+{len(lay.alerts) - lay.alert_rows} more alert(s)", style="dim"))
@@ -391,5 +432,48 @@ def _footer(lay: Layout) -> Text:
         out.append(f" · +{hidden_notes} note(s)")
     if not lay.hosts.words:
         out.append(" · ★ leader ● follower ○ silent")
-    out.append(" · age: yellow > P, red > W (3P+D) · ~ estimated P")
+    out.append(" · ? legend · q quit")
     return out
+
+
+def _wrap(text: str, width: int, most: int) -> list[Text]:
+    """`text` in at most `most` lines of `width` cells, at spaces where it can; the last
+    line is cut with an ellipsis only when even that is not enough."""
+    lines: list[str] = []
+    rest = text
+    while rest and len(lines) < most - 1 and cell_len(rest) > width:
+        cut = rest.rfind(" ", 0, width + 1)
+        cut = cut if cut > width // 2 else width
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    lines.append(rest)
+    return [Text(line) for line in lines]
+
+
+def _legend(frame: Frame) -> list[Text]:
+    """What the columns and colours mean, in words, with this frame's P and W."""
+    known = [v for v in frame.views if v.round_period_s is not None and v.window_s is not None]
+    if known:
+        p = _span(known[0].round_period_s or 0)
+        w = _span(known[0].window_s or 0)
+    else:
+        p, w = "P", f"W ({_span(frame.fallback_window_s)} until P is known)"
+    words = [
+        ("legend", "press ? again to go back, q to quit"),
+        ("round", "the last round finalized"),
+        ("age / W", "time since the last round finalized, against W = 3P + D"),
+        ("", f"green: on time, within one round period ({p})"),
+        ("", f"yellow: late, over one round period ({p})"),
+        ("", f"red: stalled, no round for W ({w})"),
+        ("no entries", "a named instance of which nothing was read (a typo? see stderr)"),
+        ("/min", "rounds finalized in the last minute"),
+        ("P, ~", "the round period; ~ when estimated from the rounds seen"),
+        ("leader", "who finalized the last round; during a split-brain every leader, in red"),
+        ("reg / act", "clients registered / clients active in the last W"),
+        ("participants", "client envelopes per round, one bar per round for the last N"),
+        ("", "rounds (the header says N), then the latest round's count"),
+        ("committee", "★ leader: opened or finalized a round in the last W"),
+        ("", "● follower: wrote in the last W; ○ silent: nothing in the last W"),
+        ("alerts", "CRIT pages, WARN tells; pending waits for its hold time (docs/alerts.md)"),
+    ]
+    return [Text(f"{k:<13}", style="bold") + Text(v) for k, v in words]

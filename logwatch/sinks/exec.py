@@ -21,8 +21,12 @@ from logwatch.engine.outputs import AlertTransition
 from logwatch.errors import UsageError
 from logwatch.escape import escape_text
 from logwatch.sinks import Output
-from logwatch.sinks.jsonlines import dumps
+from logwatch.sinks.json_output import dumps
 
+STATES = ("pending", "firing", "resolved")
+DEFAULT_STATES = frozenset({"firing", "resolved"})
+"""What pages, as Alertmanager's receivers hear it: firing, and the resolution of an alert
+the command was told about."""
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_QUEUE_SIZE = 100
 STDERR_TAIL = 4096  # bytes of a run's stderr kept for its failure line; the rest is discarded
@@ -54,6 +58,17 @@ class ExecCounts:
 class _Job:
     stdin: bytes
     env: dict[str, str]
+
+
+def parse_states(text: str) -> frozenset[str]:
+    """`--exec-states pending,firing,resolved` as a set; UsageError naming a wrong one."""
+    states = frozenset(s.strip() for s in text.split(",") if s.strip())
+    wrong = sorted(states - set(STATES))
+    if wrong or not states:
+        raise UsageError(
+            f"--exec-states: {', '.join(wrong) or 'empty'}: use some of {','.join(STATES)}"
+        )
+    return states
 
 
 def _stderr_report(line: str) -> None:
@@ -106,8 +121,9 @@ class ExecSink:
     STDERR_TAIL bytes are kept, for the failure line. Failures and the closing counts
     go to `report`, one line each, from the worker thread (stderr by default).
 
-    include_pending: run for `pending` too (the default, like the JSON stream); False runs
-        for `firing` and `resolved` only, as Alertmanager does.
+    states: the transitions to run for (default firing and resolved). A `resolved` runs
+        only for an alert the command ran for before (its pending or firing), so an
+        ordinary leader failover that stayed pending pages nobody.
     drain_timeout_s: how long close() waits for waiting alerts to run (default timeout_s);
         then the running command is killed and the rest are dropped.
     """
@@ -117,7 +133,7 @@ class ExecSink:
         argv: Sequence[str],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        include_pending: bool = True,
+        states: frozenset[str] = DEFAULT_STATES,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         drain_timeout_s: float | None = None,
         report: Callable[[str], None] = _stderr_report,
@@ -129,7 +145,10 @@ class ExecSink:
             raise ValueError("queue_size must be at least 1")
         self.argv = tuple(argv)
         self.timeout_s = timeout_s
-        self.include_pending = include_pending
+        self.states = states
+        # Alerts (by identity) the command heard a pending or firing of: whose resolution
+        # it must hear. Bounded by the alerts that can be active at once.
+        self._told: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
         self.drain_timeout_s = timeout_s if drain_timeout_s is None else drain_timeout_s
         self._report = report
         self._name = escape_text(self.argv[0], limit=REASON_LIMIT)
@@ -154,8 +173,15 @@ class ExecSink:
         """Queue a run for an alert transition and return at once; anything else is ignored."""
         if not isinstance(output, AlertTransition):
             return
-        if output.state == "pending" and not self.include_pending:
+        if output.state not in self.states:
             return
+        key = (output.alert, output.instance, tuple(sorted(output.labels.items())))
+        if output.state == "resolved":
+            if key not in self._told:
+                return
+            self._told.discard(key)
+        else:
+            self._told.add(key)
         obj = output.to_json()
         env = dict(os.environ)
         env.update(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -17,6 +17,7 @@ LEADER_CHANGES_SHOWN = 5
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
 PANEL_FRAME = 4  # "│ " and " │"
 FACT_LABEL = len("participants") + 2  # the widest fact's name and the gap after it
+SUMMARY_WHOLE = 2000  # characters of a summary kept when wrapping: hostile text stays bounded
 
 
 def sparkline(values: list[float | None], top: float | None = None) -> Text:
@@ -72,7 +73,7 @@ def _short_time(at: str | None) -> str:
     return at[11:23]
 
 
-def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
+def _instance_panel(inst: dict[str, Any], width: int, whole: bool = False) -> Panel:
     rounds = inst["rounds"]
     period = rounds.get("period_s")
     period_text = "unknown" if period is None else f"{period:g}s"
@@ -103,11 +104,15 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
         room = width - PANEL_FRAME - FACT_LABEL - span.cell_len
         facts.add_row("participants", sparkline(_columns(series, max(10, room))) + span)
     parts: list[RenderableType] = [facts]
+    # On a terminal a row is cut to the screen; in a file or a pipe (an incident ticket)
+    # it wraps, so the text is whole.
+    overflow: Literal["fold", "ellipsis"] = "fold" if whole else "ellipsis"
+    limit = SUMMARY_WHOLE if whole else 120
     if leaders["changes"]:
         changes = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
         changes.add_column("leader change", no_wrap=True, min_width=13)
-        changes.add_column("from", overflow="ellipsis", no_wrap=True)
-        changes.add_column("to", overflow="ellipsis", no_wrap=True)
+        changes.add_column("from", overflow=overflow, no_wrap=not whole)
+        changes.add_column("to", overflow=overflow, no_wrap=not whole)
         shown = leaders["changes"][-LEADER_CHANGES_SHOWN:]
         for c in shown:
             changes.add_row(_short_time(c["at"]), _safe(c["from"] or "-"), _safe(c["to"]))
@@ -120,7 +125,7 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
         alerts.add_column("alert", no_wrap=True, min_width=17)
         alerts.add_column("firing", no_wrap=True, min_width=12)
         alerts.add_column("for", no_wrap=True, justify="right", min_width=7)
-        alerts.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
+        alerts.add_column("summary", overflow=overflow, no_wrap=not whole, ratio=1)
         if inst.get("alerts_dropped"):
             # The engine keeps the last transitions only; say that the table starts late.
             alerts.add_row(
@@ -135,7 +140,7 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
                 Text(a["alert"], style=style),
                 _short_time(a.get("firing_at") or a.get("pending_at")),
                 held if a.get("firing_at") else "pending",
-                _safe(a.get("summary", "")),
+                _safe(a.get("summary", ""), limit=limit),
             )
         parts.append(alerts)
     else:
@@ -144,18 +149,27 @@ def _instance_panel(inst: dict[str, Any], width: int) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left", expand=True)
 
 
-def render_report(report: dict[str, Any], console: Console) -> None:
-    """Print the report: time span, per-instance panels, alert timelines, what was not read."""
+def render_report(report: dict[str, Any], console: Console, *, whole: bool = False) -> None:
+    """Print the report: time span, per-instance panels, alert timelines, what was not read.
+
+    whole: wrap long cells instead of cutting them (output to a file or a pipe)."""
     span = report["span"]
     head = Text("logwatch replay report", style="bold")
     if span.get("from"):
         head.append(f"\n{span['from']} → {span['to']} ({_duration(span['seconds'])})")
     console.print(head)
     for inst in report["instances"]:
-        console.print(_instance_panel(inst, console.width))
-    if not report["instances"]:
-        console.print(Text("no zipnet instance found in the input", style="yellow"))
+        console.print(_instance_panel(inst, console.width, whole))
     read = report["read"]
+    if not report["instances"]:
+        window = report.get("window") or {}
+        if read["entries"] == 0:
+            empty = "no entries in the input"
+        elif (window.get("since") or window.get("until")) and read["outside"] == read["entries"]:
+            empty = f"{read['entries']} entries, all outside --since/--until"
+        else:
+            empty = "no zipnet instance found in the input"
+        console.print(Text(empty, style="yellow"))
     line = Text(
         f"read {read['entries']} entries: {sum(read['matched'].values())} matched, "
         f"{read['unmatched']} matched no pattern, {read['errors']} unreadable"

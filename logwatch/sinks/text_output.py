@@ -1,4 +1,4 @@
-"""Plain text for people and grep: one line per alert transition or round."""
+"""Plain text lines on stdout for people and grep: one line per alert transition or round."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JSON lines for scripts: one object per line, UTF-8, stable keys (DESIGN.md contract)."""
+"""JSON lines on stdout for scripts: one object per line, UTF-8, stable keys (docs/json.md)."""
 
 from __future__ import annotations
 
