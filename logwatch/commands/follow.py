@@ -13,9 +13,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from logwatch.commands.common import Reading, build_reading, rule_settings
+from logwatch.commands.fleet import start_fleet
 from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
 from logwatch.engine.outputs import Output
 from logwatch.errors import LogwatchError, UsageError
+from logwatch.events import Event
 from logwatch.pipeline import Step, Tally, read_steps
 from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
@@ -120,6 +122,7 @@ class Follow:
     instances: Sequence[str]
     want_rounds: bool
     on_tick: Callable[[Engine, int], None] | None = None
+    on_event: Callable[[Event], None] | None = None  # every matched event (--metrics)
     tally: Tally = field(default_factory=Tally)
     live_from_us: int = 0
     # Alert transitions shown while warming up (entries stamped after the start are
@@ -142,6 +145,8 @@ class Follow:
             if event is None:
                 self._emit(self.engine.observe(record.instance, record.time_us, record.role), hush)
             else:
+                if self.on_event is not None:
+                    self.on_event(event)
                 self._emit(self.engine.feed(event), hush)  # feeding counts as observing
 
     def _emit(self, outputs: list[Output], hush: bool) -> None:
@@ -236,6 +241,9 @@ def run_follow(
     pattern_dirs: Sequence[Path],
     config_path: Path | None,
     done: threading.Event | None = None,
+    metrics: str | None = None,
+    alertmanagers: Sequence[str] = (),
+    alertmanager_resend_s: float = 60.0,
 ) -> int:
     """Follow until SIGINT/SIGTERM, the end of piped input, or `done` (the demo) is set;
     returns the exit code."""
@@ -250,7 +258,14 @@ def run_follow(
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     engine = Engine(settings)
     units = [] if all_instances else units_for(names, reading.config.unit_template)
-    live = open_live(source, units, fmt)
+    # --metrics/--alertmanager first: a port in use is a usage error before anything opens.
+    fleet = start_fleet(metrics, alertmanagers, alertmanager_resend_s, names, settings)
+    try:
+        live = open_live(source, units, fmt)
+    except BaseException:
+        if fleet is not None:
+            fleet.abort()
+        raise
     store = None
     if state_dir is not None:
         from logwatch.cursor import CursorStore, state_key
@@ -258,6 +273,8 @@ def run_follow(
         store = CursorStore(state_dir, state_key(names or ["all"], source.key()))
     resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
     sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings)
+    if fleet is not None and fleet.alertmanager is not None:
+        sink = FanOut([sink, fleet.alertmanager])
     notes: list[str] = []
     tally = Tally()
     stop = Stop()
@@ -286,6 +303,8 @@ def run_follow(
             # With a cursor everything after it is new; otherwise the lookback is warm-up.
             live_from_us=0 if (cursor and not start.cursor_lost) or since else now,
         )
+        if fleet is not None:
+            fleet.attach(follow)
         _start_dashboard(dashboard)
         _warm_up(follow, stop)
         for name in names:
@@ -320,6 +339,8 @@ def run_follow(
         summary.update(tally.to_json())
         summary["notes"] = notes
         sink.close(summary)
+        if fleet is not None:
+            fleet.close()
     return 0
 
 
