@@ -42,11 +42,11 @@ def free_port() -> int:
 
 
 def poll(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Calls `probe` until it returns something other than None (or False)."""
+    """Calls `probe` until it returns something true (a non-empty list, a match)."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
-        if value is not None and value is not False:
+        if value:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
@@ -157,6 +157,7 @@ class Follower:
             stderr=self.stderr,
         )  # fmt: skip
         self.lines: list[dict[str, Any]] = []
+        self.final_err = ""  # stderr, once stopped
         self._buffer = b""
         self._consumed = 0
         os.set_blocking(self._stdout.fileno(), False)
@@ -234,9 +235,9 @@ class Follower:
                 self.proc.kill()
                 self.proc.wait()
         self.read()
-        err = self.err()
+        self.final_err = self.err()
         self.stderr.close()
-        return self.proc.returncode, err
+        return self.proc.returncode, self.final_err
 
 
 @contextlib.contextmanager
