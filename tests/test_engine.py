@@ -127,6 +127,16 @@ def test_stall_fires_at_last_finalization_plus_w_and_resolves_on_the_next() -> N
         "summary": "no round finalized for 7s (last round 11)",
         "labels": {"alertname": "round_stall", "instance": INST, "severity": "critical"},
         "values": {"last_round": 11, "silent_s": 7.0},
+        # Servers work on round 12 that no leader opened (engine/diagnosis.py).
+        "cause": "committee_stuck",
+        "evidence": [
+            {
+                "at": f"2026-11-25T10:00:{s}.000000Z",
+                "host": "srv1",
+                "text": "submitted partial round=12",
+            }
+            for s in (26, 27)
+        ],
     }
     assert resolved.since_us == firing.since_us
     assert resolved.values == {"last_round": 12, "silent_s": 90.0}

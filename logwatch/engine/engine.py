@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from logwatch.engine.alerts import ROUND_STALL
 from logwatch.engine.clock import TimerQueue
+from logwatch.engine.diagnosis import EvidenceLog, diagnosed
 from logwatch.engine.outputs import (
     AlertTransition,
     InstanceSummary,
@@ -33,7 +35,7 @@ CLIENT_LEAD_US: int = US
 class Watch:
     """One instance under watch: its state, its six rules and their alert timeline."""
 
-    __slots__ = ("fired", "index", "rules", "state", "timeline", "waits_for_entry")
+    __slots__ = ("evidence", "fired", "index", "rules", "state", "timeline", "waits_for_entry")
 
     def __init__(self, index: int, name: str, settings: RuleSettings, first_us: int) -> None:
         self.index = index
@@ -42,11 +44,13 @@ class Watch:
         self.timeline: BoundedLog[AlertTransition] = BoundedLog(TIMELINE)
         self.fired: Counter[str] = Counter()
         self.waits_for_entry = True
+        self.evidence = EvidenceLog()
 
     def apply(self, event: Event, now_us: int) -> tuple[list[Output], bool]:
         """The state takes `event` in, then the rules look: (outputs, whether the rules'
         deadlines may have moved)."""
         fin = self.state.apply(event)
+        self.evidence.record(event)
         out: list[Output] = []
         if not stirs_rules(event, fin):
             return out, False
@@ -90,6 +94,8 @@ class Watch:
         return earliest if earliest > now_us else now_us
 
     def _record(self, transition: AlertTransition, out: list[Output]) -> None:
+        if transition.alert == ROUND_STALL and transition.state == "firing":
+            transition = diagnosed(transition, self.evidence, self.state)
         self.timeline.append(transition)
         if transition.state == "firing":
             self.fired[transition.alert] += 1

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from logwatch.times import format_time
+
+if TYPE_CHECKING:
+    from logwatch.engine.diagnosis import Evidence
 
 TransitionState = Literal["pending", "firing", "resolved"]
 Severity = Literal["critical", "warning"]
@@ -21,6 +24,7 @@ class AlertTransition:
         time, the firing start otherwise; a resolution keeps the since it closes.
     labels: the alert's stable identity (alertname, instance, severity).
     values: the numbers (and a few strings) behind the summary.
+    cause, evidence: why, for a round_stall firing (engine/diagnosis.py); None otherwise.
     """
 
     alert: str
@@ -32,11 +36,13 @@ class AlertTransition:
     summary: str
     labels: Mapping[str, str]
     values: Mapping[str, Value]
+    cause: str | None = None
+    evidence: tuple[Evidence, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The DESIGN.md contract: type, alert, state, severity, instance, at, since, summary,
-        labels, values, in that order."""
-        return {
+        labels, values, in that order; then cause and evidence when diagnosed."""
+        out: dict[str, Any] = {
             "type": "alert",
             "alert": self.alert,
             "state": self.state,
@@ -48,6 +54,9 @@ class AlertTransition:
             "labels": dict(self.labels),
             "values": dict(self.values),
         }
+        if self.cause is not None:
+            out.update(cause=self.cause, evidence=[e.to_json() for e in self.evidence])
+        return out
 
 
 @dataclass(frozen=True, slots=True)
