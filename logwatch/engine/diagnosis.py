@@ -93,26 +93,29 @@ class EvidenceLog:
         """The fields of the latest event of kind `name` ({} if none)."""
         return self._fields.get(name, {})
 
-    def since(self, name: str, after_us: int) -> list[Evidence]:
-        """Events of kind `name` later than `after_us`, oldest first."""
-        return [e for e in self._kinds.get(name, ()) if e.at_us > after_us]
+    def between(self, name: str, after_us: int, until_us: int) -> list[Evidence]:
+        """Events of kind `name` later than `after_us` and not after `until_us` (a client's
+        line stamped ahead is in the log before the clock gets there), oldest first."""
+        return [e for e in self._kinds.get(name, ()) if after_us < e.at_us <= until_us]
 
 
 def diagnose(
     log: EvidenceLog,
     reference_us: int,
+    at_us: int,
     window_us: int,
     recent_rounds: Sequence[RoundPoint],
 ) -> Diagnosis:
-    """The likeliest cause of a stall whose silence counts from `reference_us` (the last
-    finalization, or the watch start); warnings within W before it count too."""
-    opened = log.since("opening_round", reference_us)
-    partials = log.since("submitted_partial", reference_us)
-    applied = log.since("applying_aggregate", reference_us)
-    forwarded = log.since("forwarded_aggregate", reference_us)
-    sealed = log.since("sealed_envelope", reference_us)
-    rivals = log.since("rival_leader", reference_us - window_us)
-    heartbeats = log.since("heartbeat_failed", reference_us - window_us)
+    """The likeliest cause of a stall firing at `at_us` whose silence counts from
+    `reference_us` (the last finalization, or the watch start); warnings within W before
+    it count too."""
+    opened = log.between("opening_round", reference_us, at_us)
+    partials = log.between("submitted_partial", reference_us, at_us)
+    applied = log.between("applying_aggregate", reference_us, at_us)
+    forwarded = log.between("forwarded_aggregate", reference_us, at_us)
+    sealed = log.between("sealed_envelope", reference_us, at_us)
+    rivals = log.between("rival_leader", reference_us - window_us, at_us)
+    heartbeats = log.between("heartbeat_failed", reference_us - window_us, at_us)
 
     scores: dict[Cause, int] = {"committee_stuck": 0, "aggregator_down": 0}
     scores["min_participants_unmet"] = 0
@@ -192,5 +195,11 @@ def diagnosed(
     transition: AlertTransition, log: EvidenceLog, state: InstanceState
 ) -> AlertTransition:
     """`transition` (a round_stall firing) with its cause and evidence."""
-    found = diagnose(log, state.stall_reference_us(), state.rule_window_us(), state.recent_rounds)
+    found = diagnose(
+        log,
+        state.stall_reference_us(),
+        transition.at_us,
+        state.rule_window_us(),
+        state.recent_rounds,
+    )
     return replace(transition, cause=found.cause, evidence=found.evidence)
