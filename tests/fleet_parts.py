@@ -162,9 +162,16 @@ class Follower:
         self._consumed = 0
         os.set_blocking(self._stdout.fileno(), False)
         if metrics:
-            # The endpoint answers once the follow has started (it binds first, though:
-            # the metrics must show a named instance once the warm-up has published).
+            # The endpoint answers before the follow reads anything; the watch starts
+            # after the warm-up, and what is written before then is warm-up, not shown.
+            # So: live once the watch start is published.
             poll(lambda: self._alive() and self.scrape_text(), 20, "the metrics endpoint")
+            poll(self._live, 20, "the follow to go live")
+
+    def _live(self) -> bool:
+        self._alive()
+        started = value(self.scrape(), "logwatch_watch_start_timestamp_seconds", instance=INSTANCE)
+        return bool(started)
 
     @property
     def _stdout(self) -> IO[bytes]:

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -22,9 +23,10 @@ from fleet_parts import (
 )
 
 from logwatch.engine import AlertTransition
+from logwatch.engine.diagnosis import Evidence
 from logwatch.livefeed import LiveJournal
 from logwatch.sinks.alertmanager import AlertmanagerSink
-from logwatch.times import US, iso_to_us, wall_clock_us
+from logwatch.times import US, format_time, iso_to_us, wall_clock_us
 
 RESEND = 0.5  # s: endsAt = now + 2 s, resolutions repeated for 7.5 s
 STALL = {"alertname": "round_stall", "instance": INSTANCE}
@@ -67,7 +69,6 @@ def test_firing_arrives_stays_past_resolve_timeout_and_resolves(
     with following(
         journal.directory,
         "--alertmanager", alertmanager.url, "--alertmanager-resend", f"{RESEND}s",
-        metrics=False,
     ) as f:  # fmt: skip
         write_rounds(journal, 3)
         fired = f.wait_line(lambda o: o.get("alert") == "round_stall", 10)
@@ -194,6 +195,19 @@ def test_pending_is_never_sent_and_extra_labels_are(alertmanager: Alertmanager) 
         assert [a["labels"]["alertname"] for a in alertmanager.alerts()] == ["clock_skew"]
         sink.emit(_transition("clock_skew", "resolved", now + US, host="srv2"))
         poll(lambda: not alertmanager.alerts(), 10, "the resolution")
+        # A stall's diagnosis goes along as annotations.
+        evidence = (Evidence(now - US, "agg1", "forwarded aggregate round=9 clients=1"),)
+        stall = replace(
+            _transition("round_stall", "firing", now),
+            cause="min_participants_unmet",
+            evidence=evidence,
+        )
+        sink.emit(stall)
+        (sent_stall,) = poll(lambda: alertmanager.alerts(alertname="round_stall"), 10, "stall")
+        assert sent_stall["annotations"]["cause"] == "min_participants_unmet"
+        assert sent_stall["annotations"]["evidence"] == (
+            f"{format_time(now - US)} agg1: forwarded aggregate round=9 clients=1"
+        )
     finally:
         sink.close()
 

@@ -101,6 +101,16 @@ def test_metrics_follow_the_engine_live_and_named_instances_read_zero(
             5,
             "round_stall firing in the metrics",
         )  # fmt: skip
+        # Why: after complete silence the logs cannot tell (engine/diagnosis.py).
+        causes = {
+            dict(k[1])["cause"]: v
+            for k, v in stalled.items()
+            if k[0] == "logwatch_round_stall_cause" and dict(k[1])["instance"] == INSTANCE
+        }
+        assert causes == {
+            "committee_stuck": 0, "aggregator_down": 0, "min_participants_unmet": 0, "unknown": 1
+        }  # fmt: skip
+        assert not any(v for k, v in live.items() if k[0] == "logwatch_round_stall_cause")
         # Nothing vanished: the quiet instance and the leaders are all still there.
         assert value(stalled, "logwatch_rounds_finalized_total", instance=QUIET) == 0
         members = [k for k in stalled if k[0] == "logwatch_leader_is_local"]

@@ -81,11 +81,17 @@ def alert_labels(t: AlertTransition) -> dict[str, str]:
 def alert_annotations(t: AlertTransition, runbook_base: str) -> dict[str, str]:
     values = ", ".join(f"{k}={v}" for k, v in t.values.items())
     description = f"{t.alert} on {t.instance} ({t.severity}): {t.summary}"
-    return {
+    annotations = {
         "summary": t.summary,
         "description": f"{description} [{values}]" if values else description,
         "runbook_url": f"{runbook_base}#{t.alert}",
     }
+    if t.cause is not None:
+        annotations["cause"] = t.cause
+        annotations["evidence"] = "\n".join(
+            f"{format_time(e.at_us)} {e.host}: {e.text}" for e in t.evidence
+        )
+    return annotations
 
 
 def validate_url(url: str) -> str:

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 PARTICIPANT_BUCKETS: tuple[int, ...] = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 """Upper bounds of the participants histogram: zipnet rounds hold tens to thousands."""
 OUTCOMES = ("matched", "unmatched", "unreadable", "outside")
+CAUSES = ("committee_stuck", "aggregator_down", "min_participants_unmet", "unknown")
+"""What engine/diagnosis.py names as the cause of a round stall."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,11 @@ def _instance_metrics(snap: FollowSnapshot) -> Iterator[Metric]:
         "1 while the alert is firing.",
         labels=["alertname", "instance", "severity"],
     )
+    stall_cause = GaugeMetricFamily(
+        "logwatch_round_stall_cause",
+        "1 for the likeliest cause of the round stall firing now (all 0: no stall).",
+        labels=["instance", "cause"],
+    )
     participants = HistogramMetricFamily(
         "logwatch_round_participants",
         "Client envelopes per finalized round.",
@@ -297,10 +304,23 @@ def _instance_metrics(snap: FollowSnapshot) -> Iterator[Metric]:
                 a.alert == alertname and a.state == "firing" for a in view.active_alerts
             )
             firing.add_metric([alertname, name, severity], 1 if on else 0)
+        cause = _stall_cause(view) if view else None
+        for name_of_cause in CAUSES:
+            stall_cause.add_metric([name, name_of_cause], 1 if cause == name_of_cause else 0)
     for (instance, pattern), count in sorted(snap.events.items()):
         events.add_metric([instance, pattern], count)
     yield from (rounds, last_ts, last_round, last_participants, watch_start, window, period)
-    yield from (registered, active, leader, firing, participants, events)
+    yield from (registered, active, leader, firing, stall_cause, participants, events)
+
+
+def _stall_cause(view: InstanceView) -> str | None:
+    """The cause named by the round_stall firing now, if one is."""
+    if not any(a.alert == "round_stall" and a.state == "firing" for a in view.active_alerts):
+        return None
+    for t in reversed(view.timeline):
+        if t.alert == "round_stall" and t.state == "firing":
+            return t.cause
+    return None
 
 
 def _alerts_of(snap: FollowSnapshot, instance: str) -> list[tuple[str, str]]:
