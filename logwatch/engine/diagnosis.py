@@ -18,14 +18,14 @@ and `diagnose` is a function of that log, the instance's facts and the firing ti
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from logwatch.engine.outputs import AlertTransition
 from logwatch.engine.views import RoundPoint
-from logwatch.events import Event, FieldValue
+from logwatch.events import Event
 from logwatch.times import format_time
 
 if TYPE_CHECKING:
@@ -70,33 +70,33 @@ class Diagnosis:
 
 
 class EvidenceLog:
-    """The latest KEPT events of each kind in MESSAGES, of one instance."""
+    """The latest KEPT events of each kind in MESSAGES, of one instance. Kept as they came
+    (in the hot path, an append): they are rendered only when a stall fires."""
 
-    __slots__ = ("_fields", "_kinds")
+    __slots__ = ("_kinds",)
 
     def __init__(self) -> None:
-        self._kinds: dict[str, deque[Evidence]] = {}
-        self._fields: dict[str, Mapping[str, FieldValue]] = {}
+        self._kinds: dict[str, deque[Event]] = {}
 
     def record(self, event: Event) -> None:
-        message = MESSAGES.get(event.name)
-        if message is None:
+        if event.name not in MESSAGES:
             return
         kept = self._kinds.get(event.name)
         if kept is None:
             kept = self._kinds[event.name] = deque(maxlen=KEPT)
-        self._fields[event.name] = event.fields
-        fields = " ".join(f"{k}={v}" for k, v in event.fields.items())
-        kept.append(Evidence(event.time_us, event.host or "?", f"{message} {fields}".strip()))
+        kept.append(event)
 
-    def latest_fields(self, name: str) -> Mapping[str, FieldValue]:
-        """The fields of the latest event of kind `name` ({} if none)."""
-        return self._fields.get(name, {})
-
-    def between(self, name: str, after_us: int, until_us: int) -> list[Evidence]:
+    def between(self, name: str, after_us: int, until_us: int) -> list[Event]:
         """Events of kind `name` later than `after_us` and not after `until_us` (a client's
         line stamped ahead is in the log before the clock gets there), oldest first."""
-        return [e for e in self._kinds.get(name, ()) if after_us < e.at_us <= until_us]
+        return [e for e in self._kinds.get(name, ()) if after_us < e.time_us <= until_us]
+
+
+def evidence_of(event: Event) -> Evidence:
+    """An event as the line it came from: message and fields (LOGS.md's wording)."""
+    fields = " ".join(f"{k}={v}" for k, v in event.fields.items())
+    text = f"{MESSAGES.get(event.name, event.name)} {fields}".strip()
+    return Evidence(event.time_us, event.host or "?", text)
 
 
 def diagnose(
@@ -121,9 +121,9 @@ def diagnose(
     scores["min_participants_unmet"] = 0
     found: dict[Cause, list[Evidence]] = {cause: [] for cause in scores}
 
-    def weigh(cause: Cause, points: int, lines: Iterable[Evidence]) -> None:
+    def weigh(cause: Cause, points: int, events: Iterable[Event]) -> None:
         scores[cause] += points
-        found[cause].extend(lines)
+        found[cause].extend(map(evidence_of, events))
 
     if rivals:
         weigh("committee_stuck", 3, rivals[-2:])
@@ -144,7 +144,7 @@ def diagnose(
     falling = _falling(recent_rounds)
     if forwarded and sealed:
         weigh("min_participants_unmet", 1, [*sealed[-1:], *forwarded[-1:]])
-        clients = log.latest_fields("forwarded_aggregate").get("clients")
+        clients = forwarded[-1].fields.get("clients")
         last = recent_rounds[-1].participants if recent_rounds else None
         if isinstance(clients, int) and last is not None and clients < last:
             weigh("min_participants_unmet", 1, [])  # the aggregate holds fewer still
