@@ -239,12 +239,17 @@ def follow(
     # docs/fleet.md; the hidden resend interval (60s) is shortened by the tests.
     metrics: Annotated[
         str | None,
-        typer.Option(help="Serve Prometheus metrics on HOST:PORT (/metrics).", show_default=False),
+        typer.Option(
+            help="Serve Prometheus metrics on HOST:PORT (/metrics).",
+            metavar="HOST:PORT",
+            show_default=False,
+        ),
     ] = None,
     alertmanager: Annotated[
         list[str] | None,
         typer.Option(
             help="Send alerts to this Alertmanager URL (repeat for each member).",
+            metavar="URL",
             show_default=False,
         ),
     ] = None,
