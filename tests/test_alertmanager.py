@@ -235,3 +235,13 @@ def test_a_hanging_alertmanager_never_blocks_emit_nor_close() -> None:
         sink.close()
         assert time.perf_counter() - started < 0.5 + 1.0
     assert not [t for t in threading.enumerate() if t.name.startswith("alertmanager ")]
+
+
+def test_close_is_prompt_with_the_default_resend_interval(alertmanager: Alertmanager) -> None:
+    # The table thread waits up to the resend interval (60 s) for news; close must not.
+    sink = AlertmanagerSink([alertmanager.url])
+    sink.emit(_transition("clock_skew", "firing", wall_clock_us()))
+    poll(lambda: alertmanager.alerts(alertname="clock_skew"), 10, "the alert")
+    started = time.perf_counter()
+    sink.close()
+    assert time.perf_counter() - started < 1.0

@@ -251,7 +251,8 @@ class AlertmanagerSink:
         self.timeout_s = timeout_s
         self.stopping = threading.Event()
         self._senders = [_Sender(u, self) for u in dict.fromkeys(urls)]
-        self._queue: queue.Queue[AlertTransition] = queue.Queue(capacity)
+        # None wakes the table thread to stop (it may be waiting up to resend_s).
+        self._queue: queue.Queue[AlertTransition | None] = queue.Queue(capacity + 1)
         self._capacity = capacity
         self._dropped = 0
         self._runbook = runbook_base
@@ -267,14 +268,19 @@ class AlertmanagerSink:
         """Takes firing and resolved transitions; never blocks."""
         if not isinstance(output, AlertTransition) or output.state == "pending":
             return
+        if self._queue.qsize() >= self._capacity:  # the last slot is kept for close()
+            self._dropped += 1  # only this thread writes it; readers see a recent value
+            return
         try:
             self._queue.put_nowait(output)
         except queue.Full:
-            self._dropped += 1  # only this thread writes it; readers see a recent value
+            self._dropped += 1
 
     def close(self, summary: Mapping[str, Any] | None = None) -> None:
         """Sends what changed since the last batch, once, within the timeout; then stops."""
         self.stopping.set()
+        with contextlib.suppress(queue.Full):  # full: the thread is busy, not waiting
+            self._queue.put_nowait(None)
         self._thread.join(self.timeout_s)
         for sender in self._senders:
             sender.mailbox.close()
