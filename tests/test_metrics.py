@@ -115,12 +115,12 @@ def test_metrics_follow_the_engine_live_and_named_instances_read_zero(
         assert value(stalled, "logwatch_rounds_finalized_total", instance=QUIET) == 0
         members = [k for k in stalled if k[0] == "logwatch_leader_is_local"]
         assert len(members) == 3
-        # A scrape is cheap: it reads a snapshot, it does not walk the engine.
+        # A scrape waits for the loop's next tick (250 ms at most when idle), no longer.
         started = time.perf_counter()
         for _ in range(20):
             f.scrape_text()
         per_scrape = (time.perf_counter() - started) / 20
-        assert per_scrape < 0.5, per_scrape
+        assert per_scrape < 1.0, per_scrape
         print(f"scrape: {per_scrape * 1000:.1f} ms")
 
 

@@ -24,7 +24,8 @@ class Fleet:
     alertmanager: AlertmanagerSink | None
 
     def attach(self, follow: Follow) -> None:
-        """Makes the follow loop count events and publish a snapshot on every tick."""
+        """Makes the follow loop count events, and take a snapshot on the tick after a
+        scrape asked for one."""
         publisher = self.publisher
         if publisher is None:
             return
@@ -34,10 +35,9 @@ class Fleet:
         def tick(engine: Engine, now_us: int) -> None:
             if previous is not None:
                 previous(engine, now_us)
-            publisher.publish(engine, follow.tally, follow.reading.matcher)
+            publisher.publish_if_wanted(engine, follow.tally, follow.reading.matcher)
 
         follow.on_tick = tick
-        tick(follow.engine, follow.engine.now_us or 0)
 
     def close(self) -> None:
         """Stops the endpoint (the Alertmanager sink closes with the other sinks)."""

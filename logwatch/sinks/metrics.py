@@ -1,9 +1,10 @@
 """Prometheus metrics of a running follow, read from a snapshot of the engine at scrape time.
 
 The follow loop runs in the main thread and owns the engine; the HTTP server answers
-scrapes in a thread of its own. The loop publishes a `FollowSnapshot` (immutable, swapped
-in by one reference assignment) on every tick, and the collector only ever reads the
-latest one, so a scrape never sees the engine half-way through an entry.
+scrapes in a thread of its own. A scrape asks the loop for a snapshot and waits: the
+loop takes a `FollowSnapshot` (immutable) on its next tick, at most 250 ms later, and
+hands it over. So a scrape never sees the engine half-way through an entry, and an
+unscraped follow spends nothing on snapshots (one of many instances costs milliseconds).
 
 Every instance named on the command line or seen in the logs keeps all its series, at 0
 when there is nothing to count, so a PromQL rule on them never falls silent.
@@ -12,7 +13,8 @@ when there is nothing to count, so a PromQL rule on them never falls silent.
 from __future__ import annotations
 
 import socket
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -92,10 +94,18 @@ def empty_snapshot(names: Sequence[str], fallback_window_s: float) -> FollowSnap
     )  # fmt: skip
 
 
+SCRAPE_WAIT_S = 2.0
+"""How long a scrape waits for the follow loop's fresh snapshot before taking the last."""
+RECENT_ROUNDS = 1024
+"""Round numbers remembered per instance, so a second leader's copy of a round is not
+counted twice in the participants histogram (as the engine counts rounds)."""
+
+
 @dataclass(slots=True)
 class Publisher:
     """Runs in the follow loop (one thread): counts what the engine does not keep (events
-    per instance, the participants of every round) and publishes snapshots."""
+    per instance, the participants of every round) and publishes snapshots when a scrape
+    asks for one (a snapshot of many instances costs milliseconds: not every tick)."""
 
     names: tuple[str, ...]
     fallback_window_s: float
@@ -103,26 +113,44 @@ class Publisher:
     _events: Counter[tuple[str, str]] = field(default_factory=Counter)
     _hist: dict[str, list[int]] = field(default_factory=dict)
     _sums: Counter[str] = field(default_factory=Counter)
-    _rounds_seen: dict[str, int] = field(default_factory=dict)
+    _recent: dict[str, tuple[deque[int], set[int]]] = field(default_factory=dict)
     _severities: dict[tuple[str, str], str] = field(default_factory=dict)
     # A reload makes a new matcher that counts from 0: what the old ones counted is kept
     # here so the counters never go down.
     _matcher: Matcher | None = None
     _matched_base: Counter[str] = field(default_factory=Counter)
     _timeouts_base: Counter[str] = field(default_factory=Counter)
+    # A scrape (another thread) sets `_wanted` and waits for the next generation.
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _wanted: bool = False
+    _generation: int = 0
 
     def __post_init__(self) -> None:
         self.snapshot = empty_snapshot(self.names, self.fallback_window_s)
 
     def count_event(self, event: Event) -> None:
-        """A matched event (called for every one, in the hot path: one dict update)."""
+        """A matched event (called for every one, in the hot path)."""
         self._events[event.instance, event.name] += 1
+        if event.name == "round_finalized":
+            self._count_round(event)
+
+    def request(self, timeout_s: float) -> FollowSnapshot:
+        """For a scrape: a snapshot the loop takes on its next tick (at most 250 ms away),
+        or the latest one if the loop is busier than `timeout_s` (a long warm-up)."""
+        with self._cond:
+            generation = self._generation
+            self._wanted = True
+            self._cond.wait_for(lambda: self._generation != generation, timeout_s)
+            return self.snapshot
+
+    def publish_if_wanted(self, engine: Engine, tally: Tally, matcher: Matcher) -> None:
+        if self._wanted:
+            self.publish(engine, tally, matcher)
 
     def publish(self, engine: Engine, tally: Tally, matcher: Matcher) -> None:
-        """Takes a new snapshot; the collector sees it from the next scrape on."""
+        """Takes a new snapshot and hands it to whoever waits for one."""
         views = engine.instances()
         for view in views:
-            self._count_rounds(view)
             for active in view.active_alerts:
                 self._severities[view.instance, active.alert] = active.severity
             for shown in view.timeline:
@@ -139,7 +167,7 @@ class Publisher:
         for name, c in counts.items():
             matched[name] += c.matched
             timeouts[name] += c.timeouts
-        self.snapshot = FollowSnapshot(
+        snapshot = FollowSnapshot(
             at_us=engine.now_us,
             names=self.names,
             instances=views,
@@ -160,22 +188,30 @@ class Publisher:
             fallback_window_s=self.fallback_window_s,
             last_entry_us=tally.last_us,
         )
+        with self._cond:
+            self.snapshot = snapshot
+            self._wanted = False
+            self._generation += 1
+            self._cond.notify_all()
 
-    def _count_rounds(self, view: InstanceView) -> None:
-        # The engine keeps the last 60 rounds; a tick comes every 250 ms, so every round
-        # finalized since the last tick is among them.
-        seen = self._rounds_seen.get(view.instance, 0)
-        new = view.rounds_finalized - seen
-        if new <= 0:
+    def _count_round(self, event: Event) -> None:
+        number = event.fields.get("round")
+        participants = event.fields.get("participants")
+        if not isinstance(number, int) or not isinstance(participants, int):
             return
-        self._rounds_seen[view.instance] = view.rounds_finalized
-        hist = self._hist.setdefault(view.instance, [0] * (len(PARTICIPANT_BUCKETS) + 1))
-        points = view.recent_rounds[-new:] if new < len(view.recent_rounds) else view.recent_rounds
-        for point in points:
-            if point.participants is None:
-                continue
-            hist[_bucket(point.participants)] += 1
-            self._sums[view.instance] += point.participants
+        recent = self._recent.get(event.instance)
+        if recent is None:
+            recent = self._recent[event.instance] = (deque(), set())
+        order, seen = recent
+        if number in seen:
+            return
+        seen.add(number)
+        order.append(number)
+        if len(order) > RECENT_ROUNDS:
+            seen.discard(order.popleft())
+        hist = self._hist.setdefault(event.instance, [0] * (len(PARTICIPANT_BUCKETS) + 1))
+        hist[_bucket(participants)] += 1
+        self._sums[event.instance] += participants
 
 
 def _bucket(value: int) -> int:
@@ -441,4 +477,6 @@ def serve(
 ) -> MetricsServer:
     """Starts the endpoint for `publisher`'s snapshots; UsageError for an address that
     cannot be served (a bad one, a port in use)."""
-    return MetricsServer(address, [FollowCollector(lambda: publisher.snapshot, notifier)])
+    return MetricsServer(
+        address, [FollowCollector(lambda: publisher.request(SCRAPE_WAIT_S), notifier)]
+    )
