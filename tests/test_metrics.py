@@ -157,3 +157,23 @@ def test_addresses() -> None:
     assert parse_address("127.0.0.1:9150") == ("127.0.0.1", 9150)
     assert parse_address("[::1]:9150") == ("::1", 9150)
     assert parse_address(":9150") == ("0.0.0.0", 9150)
+
+
+def test_the_participants_histogram_counts_a_round_number_once() -> None:
+    # A second leader's copy of a round (split brain) is one round, as the engine counts.
+    from logwatch.commands.common import build_reading
+    from logwatch.engine import Engine
+    from logwatch.events import Event
+    from logwatch.pipeline import Tally
+    from logwatch.sinks.metrics import Publisher
+
+    publisher = Publisher((INSTANCE,), 30.0)
+    for host, number, participants in [("srv1", 1, 7), ("srv2", 1, 7), ("srv1", 2, 0)]:
+        fields = {"round": number, "participants": participants}
+        publisher.count_event(Event("round_finalized", number * US, INSTANCE, "server", host,
+                                    fields, leader_only=True))  # fmt: skip
+    reading = build_reading(instances=[INSTANCE], pattern_dirs_opt=[], config_path=None)
+    publisher.publish(Engine(), Tally(), reading.matcher)
+    hist = publisher.snapshot.participants[INSTANCE]
+    assert (hist.count, hist.buckets[0], hist.total) == (2, 1, 7)
+    assert publisher.snapshot.events[INSTANCE, "round_finalized"] == 3
