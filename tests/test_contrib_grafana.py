@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fleet_parts import need
 
-from logwatch.sinks import metrics
+from logwatch.sinks import metric_families
 
 DASHBOARD = Path(__file__).parent.parent / "contrib" / "grafana" / "zipnet-logwatch.json"
 GRID_WIDTH = 24
@@ -97,7 +97,7 @@ def test_every_expression_is_promql_that_promtool_accepts(
 
 
 def test_logwatch_metrics_named_are_exported(dashboard: dict[str, Any]) -> None:
-    exported = set(re.findall(r'"(logwatch_[a-z_]+)"', Path(metrics.__file__).read_text()))
+    exported = set(re.findall(r'"(logwatch_[a-z_]+)"', Path(metric_families.__file__).read_text()))
     for name in set(re.findall(r"\b(logwatch_[a-z_]+)\b", " ".join(exprs(dashboard)))):
         base = re.sub(r"_(total|bucket|count|sum)$", "", name)
         assert name in exported or base in exported, name

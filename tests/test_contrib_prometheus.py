@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fleet_parts import need
 
-from logwatch.sinks import metrics
+from logwatch.sinks import metric_families
 
 RULES = Path(__file__).parent.parent / "contrib" / "prometheus"
 
@@ -35,7 +35,7 @@ def test_rules_pass_their_promtool_unit_tests() -> None:
 def test_rules_name_only_metrics_logwatch_exports() -> None:
     # A typo in a metric name makes a rule that never fires and a promtool test that
     # still passes on the same typo: check the names against the exporter's source.
-    exported = set(re.findall(r'"(logwatch_[a-z_]+)"', Path(metrics.__file__).read_text()))
+    exported = set(re.findall(r'"(logwatch_[a-z_]+)"', Path(metric_families.__file__).read_text()))
     suffixes = ("_total", "_bucket", "_count", "_sum")
     text = (RULES / "logwatch.rules.yml").read_text()
     # Not the middle of a recorded name (`instance:logwatch_leaders:count`).

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from logwatch.engine.outputs import AlertTransition
 from logwatch.errors import UsageError
-from logwatch.sinks.metrics import NotifierStats
+from logwatch.sinks.metric_families import NotifierStats
 from logwatch.times import US, format_time, wall_clock_us
 
 RESEND_S = 60.0
