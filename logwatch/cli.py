@@ -328,6 +328,24 @@ def follow(
     exec_timeout: ExecTimeoutOpt = "10s",
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
+    # docs/fleet.md; the hidden resend interval (60s) is shortened by the tests.
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve Prometheus metrics on HOST:PORT (/metrics).",
+            metavar="HOST:PORT",
+            show_default=False,
+        ),
+    ] = None,
+    alertmanager: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Send alerts to this Alertmanager URL (repeat for each member).",
+            metavar="URL",
+            show_default=False,
+        ),
+    ] = None,
+    alertmanager_resend: Annotated[str, typer.Option(hidden=True)] = "60s",
 ) -> None:
     """Follow the journald units of instances live: dashboard, JSON lines or text.
     '-' as the only INSTANCE reads entries piped in."""
@@ -359,6 +377,9 @@ def follow(
         exec_timeout_s=parse_duration(exec_timeout),
         pattern_dirs=patterns or [],
         config_path=config,
+        metrics=metrics,
+        alertmanagers=alertmanager or [],
+        alertmanager_resend_s=parse_duration(alertmanager_resend),
     )
     raise typer.Exit(code)
 

@@ -11,6 +11,8 @@ apt_packages=(
     python3-venv
     tmux                    # terminal tests of the dashboard
     xz-utils
+    prometheus              # promtool: tests of contrib/prometheus rules and the dashboard
+    prometheus-alertmanager # a real Alertmanager for the --alertmanager tests
 )
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -124,12 +124,20 @@ def test_stall_fires_at_last_finalization_plus_w_and_resolves_on_the_next() -> N
         "instance": INST,
         "at": "2026-11-25T10:00:27.000000Z",
         "since": "2026-11-25T10:00:27.000000Z",
-        "summary": "no round finalized for 7s (last round 11)" + UNKNOWN,
+        "summary": "no round finalized for 7s (last round 11); likely committee stuck: servers "
+        "submit partials of a round no leader opened",
         "labels": {"alertname": "round_stall", "instance": INST, "severity": "critical"},
         "values": {"last_round": 11, "silent_s": 7.0},
-        # Servers submitting partials, and nothing else: none of the three causes.
-        "cause": "unknown",
-        "evidence": [],
+        # Servers work on round 12 that no leader opened (engine/diagnosis.py).
+        "cause": "committee_stuck",
+        "evidence": [
+            {
+                "at": f"2026-11-25T10:00:{s}.000000Z",
+                "host": "srv1",
+                "text": "submitted_partial round=12",
+            }
+            for s in (25, 26, 27)  # the last three lines of that kind
+        ],
     }
     assert resolved.since_us == firing.since_us
     assert resolved.values == {"last_round": 12, "silent_s": 90.0}
@@ -167,7 +175,8 @@ def test_stall_before_any_round_counts_from_the_watch_start() -> None:
     run.advance(100)
     assert run.alerts() == [("round_stall", "firing", 7.0)]
     assert run.out[0].summary == (  # type: ignore[union-attr]
-        "no round finalized for 7s (none since the watch started)" + UNKNOWN
+        "no round finalized for 7s (none since the watch started); likely committee stuck: "
+        "servers submit partials of a round no leader opened"
     )  # type: ignore[union-attr]
 
 

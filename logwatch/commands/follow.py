@@ -13,11 +13,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from logwatch.commands.common import Reading, build_reading, instance_names, rule_settings
+from logwatch.commands.fleet import start_fleet
 from logwatch.commands.source_options import SourceOptions, open_live, units_for
 from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
 from logwatch.engine.hostclock import LiveTime
 from logwatch.engine.outputs import Output
 from logwatch.errors import LogwatchError, UsageError
+from logwatch.events import Event
 from logwatch.pipeline import Step, Tally, read_steps
 from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
@@ -81,6 +83,7 @@ class Follow:
     instances: Sequence[str]
     want_rounds: bool
     on_tick: Callable[[Engine, int], None] | None = None
+    on_event: Callable[[Event], None] | None = None  # every matched event (--metrics)
     tally: Tally = field(default_factory=Tally)
     live_from_us: int = 0
     # Alert transitions shown while warming up (entries stamped after the start are
@@ -107,6 +110,8 @@ class Follow:
                     hush,
                 )
             else:
+                if self.on_event is not None:
+                    self.on_event(event)
                 self._emit(self.engine.feed(event), hush)  # feeding counts as observing
 
     def _emit(self, outputs: list[Output], hush: bool) -> None:
@@ -214,6 +219,9 @@ def run_follow(
     config_path: Path | None,
     done: threading.Event | None = None,
     exec_states: frozenset[str] | None = None,
+    metrics: str | None = None,
+    alertmanagers: Sequence[str] = (),
+    alertmanager_resend_s: float = 60.0,
 ) -> int:
     """Follow until SIGINT/SIGTERM, the end of piped input, or `done` (the demo) is set;
     returns the exit code."""
@@ -231,7 +239,14 @@ def run_follow(
     clock = LiveTime(settings.clock_tolerance_us, catching_up=True)
     engine = Engine(settings, clock)
     units = [] if all_instances else units_for(names, reading.config.unit_template)
-    live = open_live(source, units, fmt)
+    # --metrics/--alertmanager first: a port in use is a usage error before anything opens.
+    fleet = start_fleet(metrics, alertmanagers, alertmanager_resend_s, names, settings)
+    try:
+        live = open_live(source, units, fmt)
+    except BaseException:
+        if fleet is not None:
+            fleet.abort()
+        raise
     store = None
     if state_dir is not None:
         from logwatch.cursor import CursorStore, state_key
@@ -239,6 +254,8 @@ def run_follow(
         store = CursorStore(state_dir, state_key(names or ["all"], source.key()))
     resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
     sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings, exec_states)
+    if fleet is not None and fleet.alertmanager is not None:
+        sink = FanOut([sink, fleet.alertmanager])
     notes: list[str] = []
     tally = Tally()
     stop = Stop()
@@ -273,6 +290,8 @@ def run_follow(
             # With a cursor everything after it is new; otherwise the lookback is warm-up.
             live_from_us=0 if (cursor and not start.cursor_lost) or since else now,
         )
+        if fleet is not None:
+            fleet.attach(follow)
         _start_dashboard(dashboard)
         clock.reference_us = now
         _warm_up(follow, stop)
@@ -320,6 +339,8 @@ def run_follow(
         summary.update(tally.to_json())
         summary["notes"] = notes
         sink.close(summary)
+        if fleet is not None:
+            fleet.close()
     return 0
 
 

@@ -20,6 +20,7 @@ COMMITTEE_STUCK: Final = "committee_stuck"
 AGGREGATOR_DOWN: Final = "aggregator_down"
 MIN_PARTICIPANTS: Final = "min_participants_unmet"
 UNKNOWN_CAUSE: Final = "unknown"
+CAUSES: Final = (COMMITTEE_STUCK, AGGREGATOR_DOWN, MIN_PARTICIPANTS, UNKNOWN_CAUSE)
 
 WATCHED: Final = frozenset(
     {
@@ -104,6 +105,8 @@ def diagnose(evidence: StallEvidence, recent_participants: Iterable[int | None])
         committee.append("the leader opens rounds and aggregates are forwarded, none applied")
     if ev.count("applying_aggregate") and not ev.count("submitted_partial"):
         committee.append("aggregates are applied but no server submits its partial")
+    if ev.count("submitted_partial") and not ev.count("opening_round"):
+        committee.append("servers submit partials of a round no leader opened")
     if committee:
         causes.append(
             Diagnosis(
