@@ -8,10 +8,6 @@ clock plus its offset, as a host with a wrong clock would.
 
 from __future__ import annotations
 
-import json
-import os
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -20,71 +16,16 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from test_follow import INSTANCE, W_US, D, P, read_json, start_follow, stop, wait_for_stderr
 
 from logwatch.livefeed import LiveJournal, restamp
 from logwatch.simulate import Scenario, to_export
 from logwatch.simulate.export import entry_count
 from logwatch.times import US, iso_to_us, wall_clock_us
 
-INSTANCE = "acme-mainnet"
-P, D = 1.0, 1.0  # W = 4 s
-W_US = round((3 * P + D) * US)
 
-
-def start_follow(directory: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "logwatch", "follow", INSTANCE, "--directory", str(directory),
-            "--output", "json", "--round-period", f"{P}s", "--round-deadline", f"{D}s",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    # Ready when it says so: the backlog is read and entries are shown as they come.
-    line = _read_line(proc.stderr, time.monotonic() + 30)
-    assert line.startswith(b"logwatch: live from "), line
-    return proc
-
-
-def _read_line(stream: IO[bytes], until: float) -> bytes:
-    fd = stream.fileno()
-    got = b""
-    while not got.endswith(b"\n"):
-        ready, _, _ = select.select([fd], [], [], max(0.0, until - time.monotonic()))
-        if not ready:
-            raise AssertionError(f"no line in time, got {got!r}")
-        chunk = os.read(fd, 1)
-        if not chunk:
-            break
-        got += chunk
-    return got
-
-
-def alerts_until(stream: IO[bytes], until: float) -> Iterator[dict[str, Any]]:
-    fd = stream.fileno()
-    buffer = b""
-    while (left := until - time.monotonic()) > 0:
-        ready, _, _ = select.select([fd], [], [], min(left, 0.05))
-        if not ready:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            obj = json.loads(line)
-            if obj["type"] == "alert":
-                yield obj
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.communicate(timeout=10)
-    finally:
-        proc.kill()
+def alerts_until(stream: IO[str], until: float) -> Iterator[dict[str, Any]]:
+    return (obj for obj in read_json(stream, until) if obj["type"] == "alert")
 
 
 @pytest.mark.parametrize(
@@ -141,13 +82,12 @@ def test_a_misspelt_instance_is_no_data_after_w_never_all_clear(tmp_path: Path) 
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
         try:
-            live = _read_line(proc.stderr, time.monotonic() + 30)
-            while not live.startswith(b"logwatch: live from "):
-                live = _read_line(proc.stderr, time.monotonic() + 30)
-            started = iso_to_us(live.decode().split("live from ")[1].strip())
+            live = wait_for_stderr(proc, "logwatch: live from ", 30)
+            started = iso_to_us(live.split("live from ")[1].strip())
             assert started is not None
             # The real instance writes on; the misspelt one shows nothing at all.
             lines = Scenario(INSTANCE, wall_clock_us(), period_s=P, clients=3).start()
