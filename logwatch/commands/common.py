@@ -45,17 +45,24 @@ class Reading:
         """Each host's clock offset and the capture's agreed end, from a first read of
         the captured `inputs` (docs/clock.md); the capture is then read again."""
         estimator = OffsetEstimator(tolerance_us)
-        items = open_inputs(inputs, fmt, writers=self.writers)
+        # Every instance's entries, whichever are selected: instances share hosts, and
+        # the others' lines carry those hosts' clocks too.
+        everyone = Selection(None, self.selection.since_us, self.selection.until_us)
+        writers = Writers(UnitTemplate(self.config.unit_template), None)
+        items = open_inputs(inputs, fmt, writers=writers)
         # A matcher of its own: the run's per-pattern counts (timeouts) stay the main read's.
         matcher = Matcher(self.patterns)
-        for step in read_steps(items, self.decoder, matcher, self.selection, Tally()):
+        for step in read_steps(items, self.decoder, matcher, everyone, Tally()):
             if isinstance(step, Step):
                 record, event = step
                 if event is None:
-                    estimator.see(record.host, record.role, record.time_us, None, None)
+                    estimator.see(
+                        record.host, record.instance, record.role, record.time_us, None, None
+                    )
                 else:
                     estimator.see(
                         record.host,
+                        record.instance,
                         record.role,
                         record.time_us,
                         event.name,

@@ -191,15 +191,16 @@ class LiveTime:
 class _Host:
     """What the first look keeps of one host."""
 
-    __slots__ = ("chain_ok", "prev_us", "reach_us", "samples", "top_kinds", "top_round")
+    __slots__ = ("chain_ok", "prev_us", "reach_us", "samples", "tops")
 
     def __init__(self) -> None:
-        # Rounds below the highest seen, or a kind of line of that one written again, are
-        # a restart or a fork going back, not a clock.
-        self.top_round = -1
-        self.top_kinds: set[str] | None = set()  # None: the top round came round again
-        # (round, raw µs, event name), arrival order; one host may run several roles.
-        self.samples: list[tuple[int, int, str]] = []
+        # Per instance (hosts run several): the highest round seen and the kinds of line
+        # of it written so far (None: that round came round again). Rounds below it, or a
+        # kind of line of it written twice, are a restart or a fork going back.
+        self.tops: dict[str, tuple[int, frozenset[str] | None]] = {}
+        # ((instance, round), raw µs, event name), arrival order; one host may run several
+        # roles of several instances.
+        self.samples: list[tuple[tuple[str, int], int, str]] = []
         self.prev_us: int | None = None
         # The host's latest time reached from its last round sample by small steps.
         self.reach_us: int | None = None
@@ -210,8 +211,8 @@ class OffsetEstimator:
     """The first look at a capture (DESIGN: "a first, cheap look at (host, time, round
     number)"): feed it every record, in input order, then ask `result()`.
 
-    For a round number r, the servers' and the aggregator's times agree within a round
-    (robustly: their median, T(r)). A host's lines of round r, minus T(r), minus what
+    For a round number r of an instance, the servers' and the aggregator's times agree
+    within a round (robustly: their median, T(r)). A host's lines of round r, minus T(r), minus what
     is usual for its role (a client seals before the committee finalizes), is its
     offset; consecutive offsets within the tolerance make one segment. Memory is
     bounded: rounds are sampled one in `stride` (doubling as needed), and samples per
@@ -222,11 +223,17 @@ class OffsetEstimator:
     def __init__(self, tolerance_us: int = TOLERANCE_US) -> None:
         self.tolerance_us = tolerance_us
         self._stride = 1
-        self._trusted: dict[int, dict[str, int]] = {}
+        self._trusted: dict[tuple[str, int], dict[str, int]] = {}
         self._hosts: dict[str, _Host] = {}
 
     def see(
-        self, host: str | None, role: str | None, raw_us: int, event: str | None, round_: object
+        self,
+        host: str | None,
+        instance: str | None,
+        role: str | None,
+        raw_us: int,
+        event: str | None,
+        round_: object,
     ) -> None:
         """One record (or, with host None, an entry of an unknown writer)."""
         if host is None:
@@ -236,23 +243,27 @@ class OffsetEstimator:
             if len(self._hosts) >= MAX_HOSTS:
                 return
             h = self._hosts[host] = _Host()
-        fresh = False
-        if event in ROUND_LINES and isinstance(round_, int) and not isinstance(round_, bool):
-            if round_ > h.top_round:
-                h.top_round, h.top_kinds = round_, set()
-            fresh = round_ == h.top_round and h.top_kinds is not None and event not in h.top_kinds
-            if round_ == h.top_round:
+        number = round_ if isinstance(round_, int) and not isinstance(round_, bool) else None
+        key: tuple[str, int] | None = None
+        if event in ROUND_LINES and instance is not None and number is not None:
+            top, kinds = h.tops.get(instance, (-1, frozenset()))
+            if number > top:
+                top, kinds = number, frozenset()
+            if number == top:
+                fresh = kinds is not None and event not in kinds
                 # A kind of line of the top round written twice: that round came again.
-                h.top_kinds = None if h.top_kinds is None or not fresh else h.top_kinds | {event}
-        if fresh and isinstance(round_, int) and event is not None and round_ % self._stride == 0:
-            if not h.samples or h.samples[-1][:1] != (round_,) or h.samples[-1][2] != event:
-                h.samples.append((round_, raw_us, event))
+                h.tops[instance] = (top, kinds | {event} if fresh and kinds is not None else None)
+                if fresh:
+                    key = (instance, number)
+        if key is not None and event is not None and key[1] % self._stride == 0:
+            if not h.samples or h.samples[-1][0] != key or h.samples[-1][2] != event:
+                h.samples.append((key, raw_us, event))
                 if len(h.samples) > MAX_SAMPLES:
                     h.samples = h.samples[::2]
             if role in TRUSTED_ROLES:
-                seen = self._trusted.get(round_)
+                seen = self._trusted.get(key)
                 if seen is None:
-                    seen = self._trusted[round_] = {}
+                    seen = self._trusted[key] = {}
                     if len(self._trusted) > MAX_ROUNDS:
                         self._thin_rounds()
                 if raw_us < seen.get(host, raw_us + 1):
@@ -266,16 +277,16 @@ class OffsetEstimator:
 
     def result(self) -> CaptureOffsets:
         rounds = {
-            r: round(statistics.median(times.values()))
-            for r, times in self._trusted.items()
-            if times and r % self._stride == 0
+            key: round(statistics.median(times.values()))
+            for key, times in self._trusted.items()
+            if times and key[1] % self._stride == 0
         }
         allowance = self._allowance_us(rounds)
         # host -> [(raw, delta, kind)]: how far each line of round r is from T(r).
         per_host: dict[str, list[tuple[int, int, str]]] = {}
         usual: dict[str, list[int]] = {}
         for name, h in self._hosts.items():
-            deltas = [(raw, raw - rounds[r], kind) for r, raw, kind in h.samples if r in rounds]
+            deltas = [(raw, raw - rounds[k], kind) for k, raw, kind in h.samples if k in rounds]
             if not deltas:
                 continue
             per_host[name] = deltas
@@ -318,13 +329,14 @@ class OffsetEstimator:
                 ends.append(h.reach_us - CaptureOffsets(segments, None).offset(name, h.reach_us))
         return CaptureOffsets(segments, max(ends) if ends else None)
 
-    def _allowance_us(self, rounds: dict[int, int]) -> int:
-        """P + D (D taken as P), P from how T(r) moves from one sampled round to the next."""
+    def _allowance_us(self, rounds: dict[tuple[str, int], int]) -> int:
+        """P + D (D taken as P), P from how T(r) moves from one sampled round to the next
+        of the same instance."""
         ordered = sorted(rounds.items())
         steps = [
             (t2 - t1) / (r2 - r1)
-            for (r1, t1), (r2, t2) in itertools.pairwise(ordered)
-            if r2 > r1 and t2 > t1
+            for ((i1, r1), t1), ((i2, r2), t2) in itertools.pairwise(ordered)
+            if i1 == i2 and r2 > r1 and t2 > t1
         ]
         period = statistics.median(steps) if steps else 2 * US
         return round(min(max(2 * period, US), 120 * US))
@@ -353,6 +365,6 @@ class OffsetEstimator:
     def _thin_rounds(self) -> None:
         self._stride *= 2
         stride = self._stride
-        self._trusted = {r: t for r, t in self._trusted.items() if r % stride == 0}
+        self._trusted = {k: t for k, t in self._trusted.items() if k[1] % stride == 0}
         for h in self._hosts.values():
-            h.samples = [sample for sample in h.samples if sample[0] % stride == 0]
+            h.samples = [sample for sample in h.samples if sample[0][1] % stride == 0]
