@@ -496,3 +496,32 @@ def test_clients_writing_on_in_time_carry_the_clock() -> None:
     for i in range(40):
         run.feed("sealed_envelope", 10.5 + i * 0.5, host=f"client{i % 3}", role="client", round=7)
     assert run.alerts("round_stall") == [("round_stall", "firing", 17.0)]
+
+
+def test_clients_that_left_for_good_age_out_of_participants_zero() -> None:
+    # Clients sealed, then rounds came out empty: critical. Once no client has shown a
+    # sign for ten windows (70 s at W = 7 s), zero participants is an idle instance.
+    run = Run()
+    for i in range(3):
+        run.feed("sealed_envelope", 0.5 + i, host=f"client{i}", role="client", round=1)
+    nxt = run.rounds(2, 6, first=1, participants=0)
+    assert run.alerts("participants_zero") == [("participants_zero", "firing", 4.0)]
+    run.rounds(8, 80, first=nxt, participants=0)
+    zero = run.alerts("participants_zero")
+    assert zero[-1][:2] == ("participants_zero", "resolved") and zero[-1][2] > 72.5
+    last = next(o for o in reversed(run.out) if isinstance(o, AlertTransition))
+    assert "none expected" in last.summary
+
+
+def test_a_client_stamped_in_the_future_counts_at_the_clock_not_ahead() -> None:
+    # Stored at its placed time (never past the clock), a far-ahead client ages out of the
+    # active clients like the others: it cannot hold the count up and fire participants_low.
+    run = Run()
+    for i in range(4):
+        run.feed("sealed_envelope", 0.5, host=f"client{i}", role="client", round=1)
+    run.feed("sealed_envelope", 3600, host="client9", role="client", round=1)
+    assert run.engine.now_us is not None and run.engine.now_us <= us(2)
+    run.rounds(2, 40, first=1, participants=4)
+    (view,) = run.engine.instances()
+    assert view.clients_active == 0  # all five last seen more than W ago
+    assert run.alerts("participants_low") == []
