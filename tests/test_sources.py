@@ -29,7 +29,7 @@ from logwatch.errors import InputError, LogwatchError, UsageError
 from logwatch.records import Entry, Unreadable
 from logwatch.simulate import LogLine, Scenario
 from logwatch.sources import FORMATS, open_inputs, open_source
-from logwatch.sources.text import FAMILY
+from logwatch.sources.text_capture import FAMILY
 from logwatch.times import US
 from logwatch.units import UnitTemplate, Writers
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from logwatch.decode.ansi import strip_ansi
 from logwatch.decode.journald import PRIORITY_LEVELS, is_native, parse_native
-from logwatch.decode.json_lines import parse_json
-from logwatch.decode.text import parse_text
+from logwatch.decode.json_format import parse_json
 from logwatch.decode.tracing import NO_FIELDS, TracingEvent, plain
+from logwatch.decode.tracing_text import parse_text
 from logwatch.records import (
     HOSTNAME,
     IDENTIFIER,

@@ -11,9 +11,9 @@ from logwatch.records import Entry, Passing, Unreadable
 from logwatch.sources.detect import FORMATS, Source, open_source, sniff
 from logwatch.sources.export import read_export
 from logwatch.sources.journal import open_journal, read_journal_stream
-from logwatch.sources.jsonlines import read_json
+from logwatch.sources.json_capture import read_json
 from logwatch.sources.stream import STREAM_ERRORS
-from logwatch.sources.text import FAMILY, read_cat, read_text
+from logwatch.sources.text_capture import FAMILY, read_cat, read_text
 from logwatch.units import Writers
 
 __all__ = ["FORMATS", "Source", "open_inputs", "open_source", "read_source", "sniff"]
