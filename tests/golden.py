@@ -3,7 +3,7 @@ issue 13 (reading faster must not change a single output byte).
 
     PYTHONPATH=/tmp/lw-base .venv/bin/python tests/golden.py    # rewrite the golden file
 
-writes `tests/fixtures/golden.json.gz` with the outputs of the logwatch that is imported
+writes `tests/golden-outputs.json.gz` with the outputs of the logwatch that is imported
 (the PYTHONPATH above points at a checkout of the commit to record: `git archive 7d47a88
 | tar -x -C /tmp/lw-base`). tests/test_golden.py runs the same commands with the code under
 test and compares.
@@ -22,7 +22,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
-GOLDEN = FIXTURES / "golden.json.gz"
+GOLDEN = Path(__file__).parent / "golden-outputs.json.gz"
 RULES = ("--round-period", "2s", "--round-deadline", "1s")
 # A compressed journal is read from a temporary copy, whose name each run picks anew.
 _TEMPORARY = re.compile(r"/tmp/logwatch-[^/ ]*?\.journal")

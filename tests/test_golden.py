@@ -1,6 +1,6 @@
 """Byte-for-byte the same outputs as before issue 13's faster reading: every fixture
 replayed with the commands of tests/golden.py, compared with what the commit before that
-work (7d47a88) printed (tests/fixtures/golden.json.gz; see tests/golden.py for how it
+work (7d47a88) printed (tests/golden-outputs.json.gz; see tests/golden.py for how it
 is made)."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RoundObservation, RuleSettings
 from logwatch.engine.outputs import Output
 from logwatch.events import Event
-from logwatch.pipeline import Step, Tally
+from logwatch.pipeline import Step, Tally, Tick
 from logwatch.sinks import Sink
 from logwatch.sinks.jsonlines import JsonLinesSink, dumps
 from logwatch.sinks.text import TextSink
@@ -62,8 +62,8 @@ def run_replay(
     tally = Tally()
     steps = reading.steps(inputs, fmt, tally)
     for step in steps:
-        if step.__class__ is int:
-            emit(engine.observe(None, step))
+        if isinstance(step, Tick):
+            emit(engine.observe(None, step.time_us))
             continue
         if not isinstance(step, Step):
             continue

@@ -11,7 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
-from logwatch.records import IDENTIFIER, NO_MULTI, UNIT, Entry, Passing, Unreadable
+from logwatch.prefilter import Screen
+from logwatch.records import IDENTIFIER, MESSAGE, NO_MULTI, UNIT, Entry, Glance, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.journal_header import declared_entries, padded_copy
 from logwatch.sources.stream import STREAM_ERRORS
@@ -22,17 +23,23 @@ from logwatch.units import Writers
 _OWED_KEPT = 4096
 # A unit no journal holds: matches that select nothing.
 _NO_UNIT = "logwatch-no-unit.invalid"
+_UNITS_KEPT = 4096
 _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
 
 
 def open_journal(
-    files: Sequence[str], origin: str, writers: Writers | None = None
-) -> Iterator[Entry | Unreadable | Passing]:
+    files: Sequence[str],
+    origin: str,
+    writers: Writers | None = None,
+    screen: Screen | None = None,
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of journal `files` as one stream in time order (several hosts' files
     interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
 
     writers: if given, an entry whose _SYSTEMD_UNIT is not zipnet's comes as a Passing,
     its fields never read.
+    screen: if given (with writers), a zipnet entry whose MESSAGE it rejects comes as a
+    Glance: one lookup of MESSAGE and one of the unit instead of reading it in full.
     A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
     Unreadable; InputError when none of the files can be read.
     """
@@ -80,13 +87,14 @@ def open_journal(
         reader = journal.Reader(files=files)
     # Counted before reading: a file still written to declares more by the end.
     declared = declared_entries(files)
-    entries: Iterator[Entry | Unreadable | Passing] | None = None
+    entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
+    read = _Read(origin, screen if screen is not None and screen.active else None)
     if writers is not None:
         ours = _reader_of(journal.Reader(files=list(files)), writers)
         if ours is not None:
-            entries = _two_readers(reader, ours, origin, writers)
+            entries = _two_readers(reader, ours, read, writers)
     if entries is None:
-        entries = _entries(reader, origin, writers)
+        entries = _entries(reader, read, writers)
     return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
 
 
@@ -105,12 +113,12 @@ def _holds_entries(journal: Any, path: str) -> bool:
 
 
 def _counted(
-    entries: Iterator[Entry | Unreadable | Passing],
+    entries: Iterator[Entry | Glance | Unreadable | Passing],
     declared: int | None,
     copies: list[str],
     cut_short: list[str],
     origin: str,
-) -> Iterator[Entry | Unreadable | Passing]:
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """`entries`, then one Unreadable for each entry of the `declared` that sd-journal
     did not give (it steps over an entry it cannot read without a word); the padded
     copies are removed at the end."""
@@ -164,8 +172,8 @@ def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], Mapping[str, tuple
 
 
 def _entries(
-    reader: Any, origin: str, writers: Writers | None
-) -> Iterator[Entry | Unreadable | Passing]:
+    reader: Any, read: _Read, writers: Writers | None
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     # The binding's low-level calls: _get_all() enumerates the entry's data once, which
     # is cheaper than a handful of _get() lookups, each a scan of its own; but one _get()
     # of the unit tells most of a journal (other services) from zipnet's for a tenth of
@@ -175,14 +183,50 @@ def _entries(
         while nxt():
             try:
                 if writers is not None and _theirs(get, writers):
-                    yield realtime()
+                    yield Passing(realtime())
                     continue
             except (OSError, UnicodeDecodeError) as exc:
-                yield Unreadable(origin, "unreadable journal entry", str(exc))
+                yield Unreadable(read.origin, "unreadable journal entry", str(exc))
                 continue
-            yield _entry(reader, realtime(), origin)
+            yield read(reader, realtime())
     finally:
         reader.close()
+
+
+class _Read:
+    """`read(reader, time_us)`: the entry `reader` stands at, read in full, or only
+    glanced at when the screen rejects its MESSAGE."""
+
+    __slots__ = ("_units", "origin", "screen")
+
+    def __init__(self, origin: str, screen: Screen | None) -> None:
+        self.origin = origin
+        self.screen = screen
+        # A journal holds few units: each one's bytes are decoded once.
+        self._units: dict[bytes, str] = {}
+
+    def __call__(self, reader: Any, time_us: int) -> Entry | Glance | Unreadable:
+        screen = self.screen
+        if screen is not None:
+            get = reader._get
+            try:
+                message = get(MESSAGE)
+                unit = get(UNIT)
+            except KeyError:
+                # No unit (the decoder then asks the identifier or the target) or no
+                # message (an entry to be counted as such): read in full.
+                return _entry(reader, time_us, self.origin)
+            except (OSError, UnicodeDecodeError) as exc:
+                return Unreadable(self.origin, "unreadable journal entry", str(exc))
+            if screen.rejects(message.decode("utf-8", "replace")):
+                name = self._units.get(unit)
+                if name is None:
+                    if len(self._units) >= _UNITS_KEPT:
+                        self._units.clear()
+                    name = self._units[unit] = unit.decode("utf-8", "replace")
+                if name:
+                    return Glance(time_us, True, None, name, None)
+        return _entry(reader, time_us, self.origin)
 
 
 def _entry(reader: Any, time_us: int, origin: str) -> Entry | Unreadable:
@@ -227,8 +271,8 @@ def _reader_of(reader: Any, writers: Writers) -> Any | None:
 
 
 def _two_readers(
-    every: Any, ours: Any, origin: str, writers: Writers
-) -> Iterator[Entry | Unreadable | Passing]:
+    every: Any, ours: Any, read: _Read, writers: Writers
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of `every` as Passing, except those `ours` (the same files, with
     journal matches on zipnet's writers) reads, which come read in full.
 
@@ -247,7 +291,7 @@ def _two_readers(
         while b_next():
             t = b_time()
             while a_time is not None and a_time <= t:
-                yield _entry(ours, a_time, origin)
+                yield read(ours, a_time)
                 if len(owed) >= _OWED_KEPT:
                     owed.clear()
                 owed[a_time] = owed.get(a_time, 0) + 1
@@ -259,11 +303,11 @@ def _two_readers(
                 else:
                     owed[t] = due - 1
             elif a_time is not None or _theirs(b_get, writers):
-                yield t
+                yield Passing(t)
             else:
-                yield _entry(every, t, origin)
+                yield read(every, t)
         while a_time is not None:  # `every` stopped early (a damaged file): the rest
-            yield _entry(ours, a_time, origin)
+            yield read(ours, a_time)
             a_time = a_time_of() if a_next() else None
     finally:
         every.close()
@@ -271,8 +315,11 @@ def _two_readers(
 
 
 def read_journal_stream(
-    stream: io.BufferedIOBase, origin: str, writers: Writers | None = None
-) -> Iterator[Entry | Unreadable | Passing]:
+    stream: io.BufferedIOBase,
+    origin: str,
+    writers: Writers | None = None,
+    screen: Screen | None = None,
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """A journal file that arrives as a stream (stdin, or compressed): sd-journal reads
     files only, so it is copied to a temporary file first."""
     fd, name = tempfile.mkstemp(prefix="logwatch-", suffix=".journal")
@@ -284,7 +331,7 @@ def read_journal_stream(
                 # What arrived is still read: sd-journal stops at a truncated file's end.
                 yield Unreadable(origin, "truncated or corrupt compressed journal", str(exc))
         try:
-            entries = open_journal([name], origin, writers)
+            entries = open_journal([name], origin, writers, screen)
         except InputError as exc:
             yield Unreadable(origin, "not a readable journal file", str(exc))
             return

@@ -6,7 +6,8 @@ import io
 import json
 from collections.abc import Iterator
 
-from logwatch.records import NO_MULTI, Entry, Passing, Unreadable
+from logwatch.prefilter import Screen
+from logwatch.records import MESSAGE, NO_MULTI, Entry, Glance, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.stream import lines, sample_text
 from logwatch.units import Writers
@@ -70,12 +71,18 @@ def entry_from_json(obj: dict[str, object], origin: str) -> Entry | Unreadable:
 
 
 def read_json(
-    stream: io.BufferedIOBase, origin: str, writers: Writers | None = None
-) -> Iterator[Entry | Unreadable | Passing]:
+    stream: io.BufferedIOBase,
+    origin: str,
+    writers: Writers | None = None,
+    screen: Screen | None = None,
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Entries of `-o json` (one object a line) or `-o json-seq` (each led by RS, 0x1E).
 
     writers: if given, an entry of a unit that is not zipnet's comes as a Passing, found
     by looking for its unit and time in the line's bytes without parsing the JSON.
+    screen: if given, an entry whose MESSAGE it rejects comes as a Glance, not decoded.
+    (It is parsed all the same: journalctl writes a coloured MESSAGE as an array of byte
+    numbers, which only a parse turns into text, and only a parse finds a malformed line.)
     """
     loads = json.loads
     for line in lines(stream, origin):
@@ -100,7 +107,15 @@ def read_json(
         if not isinstance(obj, dict):
             yield Unreadable(origin, "json line is not an object", sample_text(raw))
             continue
-        yield entry_from_json(obj, origin)
+        entry = entry_from_json(obj, origin)
+        if screen is not None and isinstance(entry, Entry):
+            message = entry.fields.get(MESSAGE)
+            if message is not None:
+                glance = screen.glance(entry.time_us, entry.time_exact, entry.fields, message)
+                if glance is not None:
+                    yield glance
+                    continue
+        yield entry
 
 
 _UNIT_KEY = b'"_SYSTEMD_UNIT":"'
@@ -127,4 +142,4 @@ def _passing(raw: bytes, writers: Writers) -> Passing | None:
         return None
     start = at + len(_TIME_KEY)
     stamp = raw[start : raw.find(b'"', start)]
-    return int(stamp) if stamp.isdigit() else None
+    return Passing(int(stamp)) if stamp.isdigit() else None
