@@ -29,6 +29,7 @@ from logwatch.errors import InputError, LogwatchError, UsageError
 from logwatch.records import Entry, Passing, Unreadable
 from logwatch.simulate import LogLine, Scenario
 from logwatch.sources import FORMATS, open_inputs, open_source
+from logwatch.sources import journal as journal_source
 from logwatch.sources.text_capture import FAMILY
 from logwatch.times import US
 from logwatch.units import UnitTemplate, Writers
@@ -693,3 +694,28 @@ def test_the_cli_help_names_every_format() -> None:
     from logwatch import cli
 
     assert cli.FORMATS.split() == list(FORMATS)
+
+
+@pytest.mark.parametrize("sampled", [20, 1 << 40], ids=["walked-once", "two-walks"])
+def test_a_journal_mostly_zipnet_reads_the_same_walked_once(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch, sampled: int
+) -> None:
+    # Past _SAMPLED entries with zipnet's the larger part, the journal reader drops its
+    # matched walk and tells entries apart by their unit: the same entries, in order.
+    monkeypatch.setattr(journal_source, "_SAMPLED", sampled)
+    lines = simulate.merge(LINES, [FOREIGN_MULTI])
+    directory = captures.journal(lines, "full")
+    items = list(open_inputs([str(directory)], writers=Writers(UnitTemplate())))
+    assert not [i for i in items if isinstance(i, Unreadable)]
+    rows = _expected(lines, "full")
+    ours = [r for r in rows if r[4].startswith("zipnet-")]
+    theirs = [r for r in rows if not r[4].startswith("zipnet-")]
+    entries = _entries(items)
+    assert Counter(_seen(e, "journal") for e in entries) == Counter(
+        _want(r, "journal") for r in ours
+    )
+    assert sorted(i.time_us for i in items if isinstance(i, Passing)) == sorted(
+        r[0] for r in theirs
+    )
+    times = [i.time_us for i in items if isinstance(i, Entry | Passing)]
+    assert times == sorted(times)

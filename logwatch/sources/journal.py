@@ -24,6 +24,8 @@ _OWED_KEPT = 4096
 # A unit no journal holds: matches that select nothing.
 _NO_UNIT = "logwatch-no-unit.invalid"
 _UNITS_KEPT = 4096
+# Entries walked before deciding whether journal matches pay (see _two_readers).
+_SAMPLED = 4096
 _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
 
 
@@ -178,19 +180,37 @@ def _entries(
     # is cheaper than a handful of _get() lookups, each a scan of its own; but one _get()
     # of the unit tells most of a journal (other services) from zipnet's for a tenth of
     # that, and those entries are never read further.
-    nxt, get, realtime = reader._next, reader._get, reader._get_realtime
     try:
-        while nxt():
-            try:
-                if writers is not None and _theirs(get, writers):
-                    yield Passing(realtime())
-                    continue
-            except (OSError, UnicodeDecodeError) as exc:
-                yield Unreadable(read.origin, "unreadable journal entry", str(exc))
-                continue
-            yield read(reader, realtime())
+        yield from _walk(reader, read, writers)
     finally:
         reader.close()
+
+
+def _walk(
+    reader: Any, read: _Read, writers: Writers | None
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
+    nxt, get, realtime = reader._next, reader._get, reader._get_realtime
+    while nxt():
+        try:
+            if writers is not None and _theirs(get, writers):
+                yield Passing(realtime())
+                continue
+        except (OSError, UnicodeDecodeError) as exc:
+            yield Unreadable(read.origin, "unreadable journal entry", str(exc))
+            continue
+        yield read(reader, realtime())
+
+
+def _unit_told(
+    reader: Any, time_us: int, read: _Read, writers: Writers
+) -> Entry | Glance | Unreadable | Passing:
+    """The entry `reader` stands at, told apart by its unit as `_walk` does."""
+    try:
+        if _theirs(reader._get, writers):
+            return Passing(time_us)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Unreadable(read.origin, "unreadable journal entry", str(exc))
+    return read(reader, time_us)
 
 
 class _Read:
@@ -282,14 +302,33 @@ def _two_readers(
     and `every`'s entry at that time is then owed to it, so each entry counts once.
     Once `ours` ends (at its last entry, or early, at a damaged one, where a walk with
     matches stops), `every`'s remaining entries are told apart by their unit.
+
+    When zipnet writes most of the journal, the matched walk costs more than it spares
+    (sd-journal checks every match on every entry, and each entry is walked twice): after
+    a first stretch that shows it, `ours` is dropped and `every` alone reads on, telling
+    entries apart by their unit.
     """
     b_next, b_time, b_get = every._next, every._get_realtime, every._get
     a_next, a_time_of = ours._next, ours._get_realtime
     owed: dict[int, int] = {}
+    walked = theirs = 0
     try:
         a_time = a_time_of() if a_next() else None
         while b_next():
             t = b_time()
+            walked += 1
+            if (
+                walked == _SAMPLED
+                and theirs * 2 < walked
+                and not owed
+                and a_time is not None
+                and a_time >= t
+            ):
+                # Nothing is owed and `ours` is not behind: `every` alone reads on, from
+                # this very entry.
+                yield _unit_told(every, t, read, writers)
+                yield from _walk(every, read, writers)
+                return
             while a_time is not None and a_time <= t:
                 yield read(ours, a_time)
                 if len(owed) >= _OWED_KEPT:
@@ -303,6 +342,7 @@ def _two_readers(
                 else:
                     owed[t] = due - 1
             elif a_time is not None or _theirs(b_get, writers):
+                theirs += 1
                 yield Passing(t)
             else:
                 yield read(every, t)
