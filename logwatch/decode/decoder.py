@@ -57,7 +57,7 @@ class Decoder:
     that carry no time of their own (continuation lines of an `-o cat` capture).
     """
 
-    __slots__ = ("_last_us", "_roles", "_settings", "_template", "_units")
+    __slots__ = ("_identifiers", "_last_us", "_roles", "_settings", "_template", "_units")
 
     def __init__(self, settings: DecodeSettings | None = None) -> None:
         self._settings = settings or DecodeSettings()
@@ -65,6 +65,8 @@ class Decoder:
         self._roles = frozenset(self._settings.roles)
         # A journal holds few distinct units, and every entry names one.
         self._units: dict[str, tuple[str, str] | None] = {}
+        # And a text capture names the writer by identifier on every line.
+        self._identifiers: dict[str, str | None] = {}
         self._last_us = 0
 
     @property
@@ -147,7 +149,13 @@ class Decoder:
             # A unit that is not one of ours means a writer that is not ours.
             return (None, None) if who is None else who
         if identifier:
-            role = self._template.role_of_identifier(identifier)
+            try:
+                role = self._identifiers[identifier]
+            except KeyError:
+                role = self._template.role_of_identifier(identifier)
+                if len(self._identifiers) >= _UNIT_CACHE:
+                    self._identifiers.clear()
+                self._identifiers[identifier] = role
             if role is None:
                 return None, None
             # A text capture without unit names: without --instance its lines still
