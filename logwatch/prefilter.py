@@ -139,6 +139,11 @@ class Screen:
         self._literals: tuple[str, ...] | None = kept if usable and kept else None
 
     @property
+    def literals(self) -> tuple[str, ...]:
+        """The texts looked for (none when the screen rejects nothing)."""
+        return self._literals or ()
+
+    @property
     def active(self) -> bool:
         """Whether the screen can reject anything at all."""
         return self._literals is not None

@@ -3,6 +3,7 @@ with it gives the same steps, counts and times as decoding every line (issue 13)
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
@@ -21,6 +22,7 @@ from logwatch.prefilter import Screen
 from logwatch.records import MESSAGE, UNIT, Entry, Glance, Unreadable
 from logwatch.simulate import Display, LogLine, Scenario
 from logwatch.sources import open_inputs
+from logwatch.sources.json_capture import _RawScreen
 from logwatch.units import UnitTemplate, Writers
 
 INSTANCE = "acme-mainnet"
@@ -214,3 +216,42 @@ def test_other_programs_stay_passing_and_zipnet_lines_glances_by_count(
     glanced = [i for i in items if isinstance(i, Glance)]
     assert all(g.unit and g.unit.endswith(f"@{INSTANCE}.service") for g in glanced)
     assert all(g.time_exact and g.stamp_us is None for g in glanced)
+
+
+def _json_line(message: bytes | str, **extra: object) -> bytes:
+    value: object = list(message) if isinstance(message, bytes) else message
+    obj: dict[str, object] = {
+        "__REALTIME_TIMESTAMP": "1795600800000001",
+        "MESSAGE": value,
+        "_SYSTEMD_UNIT": f"zipnet-server@{INSTANCE}.service",
+        "SYSLOG_IDENTIFIER": "zipnet-server",
+    }
+    obj.update(extra)
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    ("line", "glanced"),
+    [
+        (_json_line(b"\x1b[2m2026Z\x1b[0m \x1b[34mDEBUG\x1b[0m sent datagram"), True),
+        (_json_line("2026-11-25T10:00:00.000001Z DEBUG mosaik::transport: sent datagram"), True),
+        (_json_line(b"\x1b[2m2026Z\x1b[0m round finalized"), False),
+        # A code strip_ansi removes joins the literal; one it does not know stays unsure.
+        (_json_line(b"round\x1b[1m finalized"), False),
+        (_json_line(b"sent \x1b[7mdatagram"), False),
+        (_json_line(b'{"fields":{"message":"\\u0072ound finalized"}}'), False),
+        (_json_line('{"fields":{"message":"\\u0072ound finalized"}}'), False),
+        (_json_line(b"\x1b[0msent datagram", _SYSTEMD_UNIT=list(b"zipnet-\x1b")), False),
+        (_json_line(b"\x1b[0msent datagram", __REALTIME_TIMESTAMP=None), False),
+        (_json_line(["sent datagram", "round finalized"]), False),  # type: ignore[arg-type]
+    ],
+)
+def test_json_lines_are_glanced_at_from_their_bytes_only_when_they_show_it(
+    line: bytes, glanced: bool
+) -> None:
+    glance = _RawScreen(matcher().screen()).glance(line)
+    assert (glance is not None) == glanced
+    if glance is not None:
+        assert glance == Glance(
+            1795600800000001, True, None, f"zipnet-server@{INSTANCE}.service", "zipnet-server"
+        )

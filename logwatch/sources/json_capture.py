@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Iterator
 
+from logwatch.decode.ansi import TRACING_CODES
 from logwatch.prefilter import Screen
 from logwatch.records import MESSAGE, NO_MULTI, Entry, Glance, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
@@ -80,11 +81,11 @@ def read_json(
 
     writers: if given, an entry of a unit that is not zipnet's comes as a Passing, found
     by looking for its unit and time in the line's bytes without parsing the JSON.
-    screen: if given, an entry whose MESSAGE it rejects comes as a Glance, not decoded.
-    (It is parsed all the same: journalctl writes a coloured MESSAGE as an array of byte
-    numbers, which only a parse turns into text, and only a parse finds a malformed line.)
+    screen: if given, an entry whose MESSAGE it rejects comes as a Glance, not decoded,
+    and where the line's bytes show that much (see `_RawScreen`) not even parsed.
     """
     loads = json.loads
+    raw_screen = _RawScreen(screen) if screen is not None and screen.active else None
     for line in lines(stream, origin):
         if isinstance(line, Unreadable):
             yield line
@@ -98,6 +99,11 @@ def read_json(
             passing = _passing(raw, writers)
             if passing is not None:
                 yield passing
+                continue
+        if raw_screen is not None:
+            glance = raw_screen.glance(raw)
+            if glance is not None:
+                yield glance
                 continue
         try:
             obj = loads(raw)
@@ -143,3 +149,94 @@ def _passing(raw: bytes, writers: Writers) -> Passing | None:
     start = at + len(_TIME_KEY)
     stamp = raw[start : raw.find(b'"', start)]
     return Passing(int(stamp)) if stamp.isdigit() else None
+
+
+class _RawScreen:
+    """`Screen.glance` on a line's bytes, before any parse, where they show the answer.
+
+    journalctl writes MESSAGE as a string, or (holding ESC: every coloured line) as an
+    array of byte numbers. A string without escapes is the text itself. In an array, a
+    literal shows as its byte numbers (`114,111,...`), and the colour codes tracing writes
+    are removed the same way, in the same order, as strip_ansi does; an ESC left after
+    that (another escape sequence) or a backslash (a JSON rendering's escapes), and the
+    line is parsed. So is any line whose time, unit or identifier is not plainly there.
+    Like `_passing`, this trusts a line that starts with `{` and ends with `}` to be one
+    whole object.
+    """
+
+    __slots__ = ("_codes", "_forms", "_screen")
+
+    def __init__(self, screen: Screen) -> None:
+        self._screen = screen
+        self._forms = tuple(_numbers(lit.encode()) for lit in screen.literals)
+        self._codes = tuple(b"," + _numbers(code.encode()) + b"," for code in TRACING_CODES)
+
+    def glance(self, raw: bytes) -> Glance | None:
+        if raw[:1] != b"{" or raw[-1:] != b"}":
+            return None
+        at = raw.rfind(_MESSAGE_KEY)
+        if at < 0:
+            return None
+        start = at + len(_MESSAGE_KEY)
+        kind = raw[start : start + 1]
+        if kind == b'"':
+            value = _plain_string(raw, start)
+            if value is None or not self._screen.rejects(value):
+                return None
+        elif kind == b"[":
+            end = raw.find(b"]", start)
+            numbers = b"," + raw[start + 1 : end] + b","
+            # Only digits and commas: one value's bytes (a repeated field is an array of
+            # strings or arrays).
+            if end < 0 or numbers.translate(None, b"0123456789,"):
+                return None
+            for code in self._codes:
+                numbers = numbers.replace(code, b",")
+            if b",27," in numbers or b",92," in numbers:
+                return None
+            for form in self._forms:
+                if form in numbers:
+                    return None
+        else:
+            return None
+        plain, stamp = _field(raw, b'"__REALTIME_TIMESTAMP":')
+        if not plain or stamp is None or not stamp.isdigit():
+            return None
+        plain, unit = _field(raw, b'"_SYSTEMD_UNIT":')
+        if not plain:
+            return None
+        plain, identifier = _field(raw, b'"SYSLOG_IDENTIFIER":')
+        if not plain or not (unit or identifier):
+            return None
+        return Glance(int(stamp), True, None, unit or None, identifier or None)
+
+
+_MESSAGE_KEY = b'"MESSAGE":'
+
+
+def _numbers(data: bytes) -> bytes:
+    """`data` as journalctl writes it in an array: `114,111,117`."""
+    return ",".join(str(b) for b in data).encode()
+
+
+def _plain_string(raw: bytes, start: int) -> str | None:
+    """The JSON string at `start` (its opening quote) when it holds no escape, else None."""
+    end = raw.find(b'"', start + 1)
+    value = raw[start + 1 : end]
+    if end < 0 or b"\\" in value:
+        return None
+    return value.decode("utf-8", "replace")
+
+
+def _field(raw: bytes, key: bytes) -> tuple[bool, str | None]:
+    """(plain, value) of the last `key` (`"NAME":`) in the line: (True, None) when there
+    is none, (False, None) when its value is no string without escapes (an array of byte
+    numbers, null), which only the parse reads."""
+    at = raw.rfind(key)
+    if at < 0:
+        return True, None
+    start = at + len(key)
+    if raw[start : start + 1] != b'"':
+        return False, None
+    value = _plain_string(raw, start)
+    return value is not None, value
