@@ -169,7 +169,7 @@ class _RawScreen:
     def __init__(self, screen: Screen) -> None:
         self._screen = screen
         self._forms = tuple(_numbers(lit.encode()) for lit in screen.literals)
-        self._codes = tuple(b"," + _numbers(code.encode()) + b"," for code in TRACING_CODES)
+        self._codes = tuple(f",{_numbers(code.encode())}," for code in TRACING_CODES)
 
     def glance(self, raw: bytes) -> Glance | None:
         if raw[:1] != b"{" or raw[-1:] != b"}":
@@ -190,12 +190,14 @@ class _RawScreen:
             # strings or arrays).
             if end < 0 or numbers.translate(None, b"0123456789,"):
                 return None
+            # As text: str's `in` and replace are several times faster than bytes'.
+            text = numbers.decode("ascii")
             for code in self._codes:
-                numbers = numbers.replace(code, b",")
-            if b",27," in numbers or b",92," in numbers:
+                text = text.replace(code, ",")
+            if ",27," in text or ",92," in text:
                 return None
             for form in self._forms:
-                if form in numbers:
+                if form in text:
                     return None
         else:
             return None
@@ -214,9 +216,9 @@ class _RawScreen:
 _MESSAGE_KEY = b'"MESSAGE":'
 
 
-def _numbers(data: bytes) -> bytes:
+def _numbers(data: bytes) -> str:
     """`data` as journalctl writes it in an array: `114,111,117`."""
-    return ",".join(str(b) for b in data).encode()
+    return ",".join(str(b) for b in data)
 
 
 def _plain_string(raw: bytes, start: int) -> str | None:
