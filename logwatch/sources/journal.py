@@ -190,15 +190,24 @@ def _walk(
     reader: Any, read: _Read, writers: Writers | None
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     nxt, get, realtime = reader._next, reader._get, reader._get_realtime
+    if writers is None:
+        while nxt():
+            yield read(reader, realtime())
+        return
+    raw_unit = writers.raw_unit
     while nxt():
         try:
-            if writers is not None and _theirs(get, writers):
-                yield Passing(realtime())
-                continue
+            unit = get(UNIT)
+        except KeyError:
+            unit = None  # left to decode
         except (OSError, UnicodeDecodeError) as exc:
             yield Unreadable(read.origin, "unreadable journal entry", str(exc))
             continue
-        yield read(reader, realtime())
+        if unit is not None and not raw_unit(unit):
+            yield Passing(realtime())
+        else:
+            # The unit travels on: the screen's glance needs it too.
+            yield read(reader, realtime(), unit)
 
 
 def _unit_told(
@@ -225,13 +234,17 @@ class _Read:
         # A journal holds few units: each one's bytes are decoded once.
         self._units: dict[bytes, str] = {}
 
-    def __call__(self, reader: Any, time_us: int) -> Entry | Glance | Unreadable:
+    def __call__(
+        self, reader: Any, time_us: int, unit: bytes | None = None
+    ) -> Entry | Glance | Unreadable:
+        """`unit`: the entry's _SYSTEMD_UNIT when the caller has read it already."""
         screen = self.screen
         if screen is not None:
             get = reader._get
             try:
                 message = get(MESSAGE)
-                unit = get(UNIT)
+                if unit is None:
+                    unit = get(UNIT)
             except KeyError:
                 # No unit (the decoder then asks the identifier or the target) or no
                 # message (an entry to be counted as such): read in full.
