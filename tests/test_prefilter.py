@@ -255,3 +255,23 @@ def test_json_lines_are_glanced_at_from_their_bytes_only_when_they_show_it(
         assert glance == Glance(
             1795600800000001, True, None, f"zipnet-server@{INSTANCE}.service", "zipnet-server"
         )
+
+
+@pytest.mark.parametrize("fmt", ["journal", "json"])
+def test_a_screen_that_rejects_little_is_dropped_and_reading_stays_the_same(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    # zipnet's lines nearly all claimed, the noise other programs': past a first stretch
+    # the sources stop screening (it would only add lookups), with the same outcome.
+    import logwatch.sources.journal as journal_source
+    import logwatch.sources.json_capture as json_source
+
+    monkeypatch.setattr(journal_source, "_SCREENED", 8)
+    monkeypatch.setattr(json_source, "_SCREENED", 8)
+    own = Scenario(INSTANCE, servers=3, clients=3, seed=9).start().rounds(10).lines()
+    others = simulate.noise(own[0].time_us, 60, per_second=5, hosts=("srv1",), seed=9)
+    path = str(captures.make(list(simulate.merge(own, others)), "full-ansi", fmt))
+    plain, plain_tally, _ = read([path], None)
+    screened, screened_tally, _ = read([path], matcher().screen())
+    assert screened == plain
+    assert screened_tally == plain_tally

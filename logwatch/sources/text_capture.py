@@ -229,7 +229,7 @@ def read_text(
             writers.unit(name) if is_unit else writers.identifier(name or "")
         ):
             passing = True
-            yield Passing(time_us)
+            yield tuple.__new__(Passing, (time_us,))  # half the cost of Passing(time_us)
             continue
         passing = False
         fields = {HOSTNAME: host or ""}
