@@ -18,7 +18,7 @@ from typing import Any
 from dataset import CAPTURES, Dataset, log
 from env import DATA, BenchError
 from results import write_json
-from workload import Shape
+from workload import MIXES, Shape
 
 MODES = ("generate", "replay", "memory", "follow")
 MIN_ENTRIES = 10_000
@@ -74,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=DATA, help="cache [bench/.data]")
     p.add_argument("--regenerate", action="store_true", help="make the workload again")
     p.add_argument("--journal-only", action="store_true", help="generate: no captures")
+    p.add_argument(
+        "--mix",
+        default=",".join(MIXES),
+        help="replay, generate, memory: the noise, `others` (other programs), `zipnet` "
+        "(zipnet's own unclaimed lines) or both, comma-separated [others,zipnet]",
+    )
     p.add_argument("--only", help="replay: these readers only, comma-separated")
     p.add_argument("--repeat", type=int, default=1, help="replay: best of K runs [1]")
     p.add_argument("--json", type=Path, help="results file [DATA/results-MODE-N.json]")
@@ -85,9 +91,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def dataset(args: argparse.Namespace, entries: int) -> Dataset:
-    """The cached workload of `entries`, emptied first with --regenerate."""
-    ds = Dataset(args.data_dir / str(entries), Shape(entries=entries))
+def mixes(args: argparse.Namespace) -> list[str]:
+    """The mixes asked for, in MIXES order."""
+    wanted = {m.strip() for m in str(args.mix).split(",") if m.strip()}
+    unknown = wanted - set(MIXES)
+    if unknown or not wanted:
+        raise BenchError(f"--mix: one or more of {', '.join(MIXES)}, not {args.mix!r}")
+    return [m for m in MIXES if m in wanted]
+
+
+def dataset(args: argparse.Namespace, entries: int, mix: str = "others") -> Dataset:
+    """The cached workload of `entries` in `mix`, emptied first with --regenerate."""
+    # The issue-6 mix keeps its directory name, so its caches stay valid.
+    name = str(entries) if mix == "others" else f"{entries}-{mix}"
+    ds = Dataset(args.data_dir / name, Shape.of(entries, mix))
     if args.regenerate:
         ds.clear()
     return ds
@@ -96,9 +113,10 @@ def dataset(args: argparse.Namespace, entries: int) -> Dataset:
 def run(args: argparse.Namespace) -> dict[str, Any] | None:
     """Run the chosen mode; the results to write as JSON (None for generate)."""
     if args.mode == "generate":
-        ds = dataset(args, args.entries)
-        ds.ensure(() if args.journal_only else CAPTURES)
-        _print_dataset(ds)
+        for mix in mixes(args):
+            ds = dataset(args, args.entries, mix)
+            ds.ensure(() if args.journal_only else CAPTURES)
+            _print_dataset(ds)
         return None
     if args.mode == "replay":
         from readers import select
@@ -110,14 +128,19 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
             readers = select(args.only)
         except ValueError as e:
             raise BenchError(str(e)) from None
-        return run_replay(dataset(args, args.entries), readers, args.repeat)
+        results = {
+            mix: run_replay(dataset(args, args.entries, mix), readers, args.repeat, mix)
+            for mix in mixes(args)
+        }
+        return {"mode": "replay", "entries": args.entries, "mixes": results}
     if args.mode == "memory":
         from memory import run_memory
 
         large = args.large or 10 * args.entries
         if large <= args.entries:
             raise BenchError("--large must be more than --entries")
-        return run_memory(dataset(args, args.entries), dataset(args, large))
+        (mix, *_) = mixes(args)
+        return run_memory(dataset(args, args.entries, mix), dataset(args, large, mix))
     from follow import run_follow
 
     return run_follow(args.rate, args.duration, args.idle_seconds)
@@ -127,7 +150,7 @@ def _print_dataset(ds: Dataset) -> None:
     m = ds.manifest
     plan = m["plan"]
     print(
-        f"{ds.root}: {m['entries']:,} entries, {plan['rounds']:,} rounds, "
+        f"{ds.root} ({ds.shape.mix} mix): {m['entries']:,} entries, {plan['rounds']:,} rounds, "
         f"{plan['instance_entries']:,} of {ds.shape.clients} clients' instance "
         f"({plan['instance_entries'] / m['entries']:.0%})"
     )

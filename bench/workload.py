@@ -1,9 +1,16 @@
-"""The benchmark's workload: one zipnet instance among unrelated units, simulated in a stream.
+"""The benchmark's workload: one zipnet instance and its noise, simulated in a stream.
 
-Shape (issue 6): one instance with 5 committee servers, an aggregator and 200 client
-hosts, rounds every 2 s, and unrelated programs (sshd, cron, nginx, ...) on the same hosts
-making up the rest, about 80 % of the entries. Rendered as tracing "full" format with ANSI
-colour on stdout, as zipnet writes by default.
+Two mixes, both rendered as tracing "full" format with ANSI colour on stdout, as zipnet
+writes by default:
+
+- `others` (issue 6): one instance with 5 committee servers, an aggregator and 200
+  client hosts, rounds every 2 s, and unrelated programs (sshd, cron, nginx, ...) on the
+  same hosts making up the rest, about 80 % of the entries.
+- `zipnet` (issue 13): one instance with 3 servers, an aggregator and 200 clients, a
+  round a second, and about 80 % of the entries from zipnet's own units that no pattern
+  claims, as zipnet writes them at `RUST_LOG=info,mosaik=debug`: mosaik's group, raft,
+  discovery and transport lines (shared/MOSAIK.md) under the same unit and identifier
+  as the lines that matter.
 
 The simulator's Scenario keeps every line it makes until `lines()`, so the instance is
 scripted in chunks of rounds, each a fresh Scenario that starts where the last one ended
@@ -14,16 +21,38 @@ whatever the size, and 10 M entries are as real as 1 M (round numbers keep incre
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 from env import INSTANCE
 
-from logwatch.simulate import DEFAULT_START_US, LogLine, Scenario, export_stream, noise
+from logwatch.simulate import DEFAULT_START_US, Display, LogLine, Scenario, export_stream, noise
+from logwatch.times import US
 
 STYLE = "full-ansi"
 _CHUNK_ROUNDS = 50
 _SAMPLE_ROUNDS = 30
+MIXES = ("others", "zipnet")
+
+# What mosaik writes at debug besides the lines patterns claim: (roles, level, target,
+# message, field names). Groups and raft run on the committee servers only; discovery
+# and transport on every zipnet process. None of these messages is a pattern's.
+_GROUP = ("server",)
+_EVERYONE = ("server", "aggregator", "client")
+_MOSAIK_DEBUG = (
+    (_GROUP, "DEBUG", "mosaik::groups::raft::role", "starting new leader elections", ()),
+    (_GROUP, "DEBUG", "mosaik::groups::raft::role", "quorum not reached", ("committee_size",)),
+    (_GROUP, "INFO", "mosaik::groups", "joining", ("group", "network")),
+    (_GROUP, "INFO", "mosaik::groups::sync", "starting state sync", ("leader_pos", "local_pos")),
+    (_GROUP, "INFO", "mosaik::groups::sync", "state sync complete, back online", ("log_at",)),
+    (_GROUP, "WARN", "mosaik::groups::sync", "fetch request timed out", ("peer", "range")),
+    (_GROUP, "WARN", "mosaik::groups::raft::role", "ignoring unsolicited vote", ("from",)),
+    (_EVERYONE, "INFO", "mosaik::discovery", "announced peer record", ("peer",)),
+    (_EVERYONE, "DEBUG", "mosaik::discovery::gossip", "gossip round complete", ("peers",)),
+    (_EVERYONE, "DEBUG", "mosaik::transport", "stream reopened after idle timeout", ("peer",)),
+    (_EVERYONE, "DEBUG", "mosaik::transport", "sent datagram", ("peer", "bytes")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +65,20 @@ class Shape:
     period_s: float = 2.0
     instance_share: float = 0.2
     seed: int = 6
+    mix: str = "others"
+
+    @classmethod
+    def of(cls, entries: int, mix: str) -> Shape:
+        """The shape of one of the two mixes (see the module docstring)."""
+        if mix == "zipnet":
+            return cls(entries, servers=3, period_s=1.0, mix=mix)
+        return cls(entries)
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        shape = asdict(self)
+        if self.mix == "others":
+            del shape["mix"]  # as issue 6's caches recorded it: they stay valid
+        return shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +162,42 @@ def hosts(shape: Shape) -> list[str]:
 def workload_lines(p: Plan) -> Iterator[LogLine]:
     """The instance and the noise, merged in time order, lazily."""
     per_second = p.noise_entries / p.duration_s
-    others = noise(
-        DEFAULT_START_US,
-        p.noise_entries,
-        per_second=per_second,
-        hosts=hosts(p.shape),
-        seed=p.shape.seed,
-    )
+    if p.shape.mix == "zipnet":
+        others = zipnet_noise(p.shape, p.noise_entries, per_second)
+    else:
+        others = noise(
+            DEFAULT_START_US,
+            p.noise_entries,
+            per_second=per_second,
+            hosts=hosts(p.shape),
+            seed=p.shape.seed,
+        )
     return heapq.merge(instance_lines(p.shape, p.rounds), others, key=lambda line: line.time_us)
+
+
+def zipnet_noise(shape: Shape, count: int, per_second: float) -> Iterator[LogLine]:
+    """`count` lines no pattern claims, from the instance's own units (mosaik at debug),
+    at about `per_second`, spread over every host of the instance."""
+    rng = random.Random(shape.seed)
+    scenario = _scenario(shape)
+    by_role: dict[str, Sequence[str]] = {
+        "server": scenario.servers,
+        "aggregator": [scenario.aggregator],
+        "client": scenario.clients,
+    }
+    everyone = [(role, host) for role, hosts_ in by_role.items() for host in hosts_]
+    servers = [("server", host) for host in scenario.servers]
+    # Servers write most of it: groups, raft and their many peers.
+    writers = servers * (len(everyone) // len(servers)) + everyone
+    kinds = {role: [m for m in _MOSAIK_DEBUG if role in m[0]] for role in by_role}
+    t = DEFAULT_START_US
+    step = US / per_second
+    for _ in range(count):
+        t += max(1, round(rng.expovariate(1.0) * step))
+        role, host = rng.choice(writers)
+        _, level, target, message, names = rng.choice(kinds[role])
+        fields = tuple((name, Display(f"{rng.getrandbits(40):010x}")) for name in names)
+        yield LogLine(t, INSTANCE, role, host, level, target, message, fields)
 
 
 def export_chunks(p: Plan, chunk_bytes: int = 1 << 20) -> Iterator[tuple[int, bytes]]:

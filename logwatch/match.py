@@ -28,7 +28,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from logwatch.events import Event, FieldValue
-from logwatch.prefilter import required_literal
+from logwatch.prefilter import Screen, required_literal
 from logwatch.records import Record
 
 if TYPE_CHECKING:
@@ -152,6 +152,11 @@ class Matcher:
             if event is not None:
                 return event
         return None
+
+    def screen(self) -> Screen:
+        """The prefilter on raw messages that goes with these patterns: what it rejects,
+        `match` would never claim (sources use it to skip reading such entries)."""
+        return Screen(c.literal for c in self._compiled)
 
     def explain(self, record: Record) -> Verdict:
         """Try every pattern on `record`, without the prefilter and without counting, and say

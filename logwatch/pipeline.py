@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from logwatch.events import Event
-from logwatch.records import Entry, Passing, Record, Unreadable
+from logwatch.records import Entry, Glance, Passing, Record, Unreadable
 
-Decode = Callable[[Entry], Record | Unreadable]
+Decode = Callable[[Entry | Glance], Record | Unreadable]
 Match = Callable[[Record], Event | None]
 
 
@@ -68,19 +68,22 @@ class Selection:
 
 
 class Step(NamedTuple):
-    """One selected record and the event a pattern made of it, if any."""
+    """One selected record and the event a pattern made of it, if any. The record of a
+    line the prefilter rejected (a Glance) says only who wrote it and when."""
 
     record: Record
     event: Event | None
 
 
-Tick = int
-"""The clock reached this time (µs) through entries that are not looked at (other
-writers, instances not selected): the engine observes it as time passing."""
+class Tick(NamedTuple):
+    """The clock reached `time_us` through entries that are not looked at (other
+    writers, instances not selected): the engine observes it as time passing."""
+
+    time_us: int
 
 
 def read_steps(
-    items: Iterable[Entry | Unreadable | Passing],
+    items: Iterable[Entry | Glance | Unreadable | Passing],
     decode: Decode,
     match: Match,
     selection: Selection,
@@ -92,13 +95,15 @@ def read_steps(
 
     The entries passed over become one Tick, the latest time among them: the engine's
     timers fire at their own deadlines whether the clock gets there in one step or many.
+    A Glance (a line the prefilter rejected) is decoded to who and when only, and is
+    unmatched without asking `match`: no pattern can claim it.
     """
     since, until = selection.since_us, selection.until_us
     tick: int | None = None
     for item in items:
         tally.entries += 1
-        if item.__class__ is int:
-            t = item
+        if isinstance(item, Passing):
+            t = item.time_us
             tally.outside += 1
             if (
                 (since is None or t >= since)
@@ -107,11 +112,11 @@ def read_steps(
             ):
                 tick = t
             continue
-        record = item if isinstance(item, Unreadable) else decode(cast(Entry, item))
+        record = item if isinstance(item, Unreadable) else decode(item)
         if isinstance(record, Unreadable):
             tally.unreadable[record.reason] += 1
             if tick is not None:
-                yield tick
+                yield Tick(tick)
                 tick = None
             yield record
             continue
@@ -121,18 +126,18 @@ def read_steps(
                 tick = record.time_us
             continue
         if tick is not None:
-            yield tick
+            yield Tick(tick)
             tick = None
         t = record.time_us
         if tally.first_us is None or t < tally.first_us:
             tally.first_us = t
         if tally.last_us is None or t > tally.last_us:
             tally.last_us = t
-        event = match(record)
+        event = None if isinstance(item, Glance) else match(record)
         if event is None:
             tally.unmatched += 1
         else:
             tally.matched[event.name] += 1
         yield Step(record, event)
     if tick is not None:
-        yield tick
+        yield Tick(tick)

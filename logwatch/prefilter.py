@@ -1,6 +1,13 @@
-"""The prefilter's one question: what text must every string a regex fullmatches contain?"""
+"""The prefilter: what text every message a pattern claims must contain, and the raw
+messages that hold none of it (rejected before any parsing)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from logwatch.decode.ansi import strip_ansi
+from logwatch.decode.tracing_text import leading_stamp
+from logwatch.records import HOSTNAME, IDENTIFIER, UNIT, Glance
 
 # Inline flags ((?i), (?x), (?V1)...) can change what every literal means.
 _FLAG_START = frozenset("abefiLmprsuVwx-^")
@@ -108,3 +115,67 @@ def _class_end(text: str, start: int) -> int:
         else:
             i += 1
     return -1
+
+
+class Screen:
+    """`screen.rejects(message)`: whether no pattern can claim a record whose raw MESSAGE
+    (the whole rendered line, or a native entry's bare message) is `message`.
+
+    Built from every pattern's required literal (`required_literal`, for all roles at
+    once: a source does not know the role). Exact, never a guess: the decoded message is a
+    part of the raw one once ANSI is stripped (which the screen does the same way), so a
+    literal absent from the stripped raw text is absent from the message. The one decode
+    step that can make text is JSON's unescaping (`\\u0072`), so a JSON rendering holding
+    a backslash is never rejected; nor is anything when a pattern has no literal or one
+    that bytes decoded with `replace` could produce (non-ASCII, control characters).
+    """
+
+    __slots__ = ("_literals",)
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        kept = tuple(dict.fromkeys(literals))
+        usable = all(lit and lit.isascii() and lit.isprintable() for lit in kept)
+        # None: some message can match without any literal, so no message is rejected.
+        self._literals: tuple[str, ...] | None = kept if usable and kept else None
+
+    @property
+    def literals(self) -> tuple[str, ...]:
+        """The texts looked for (none when the screen rejects nothing)."""
+        return self._literals or ()
+
+    @property
+    def active(self) -> bool:
+        """Whether the screen can reject anything at all."""
+        return self._literals is not None
+
+    def rejects(self, message: str) -> bool:
+        """True when no pattern can claim the message `message` renders; False when one
+        may (a candidate, to be read in full and decoded)."""
+        literals = self._literals
+        if literals is None:
+            return False
+        if "\x1b" in message:
+            message = strip_ansi(message)
+        for literal in literals:
+            if literal in message:
+                return False
+        return not (message[:1] == "{" and "\\" in message)
+
+    def glance(
+        self, time_us: int | None, exact: bool, fields: Mapping[str, str], message: str
+    ) -> Glance | None:
+        """The Glance standing for an entry with these `fields` and `message` when the
+        screen rejects it; None when it may match, or when only decoding it can tell who
+        wrote it (no unit nor identifier: the target decides) or when (a coarse time,
+        and a timestamp in the message of a shape only the decoder reads)."""
+        if not self.rejects(message):
+            return None
+        unit, identifier = fields.get(UNIT), fields.get(IDENTIFIER)
+        if not unit and not identifier:
+            return None
+        stamp = None
+        if not exact:
+            sure, stamp = leading_stamp(strip_ansi(message))
+            if not sure:
+                return None
+        return Glance(time_us, exact, stamp, unit, identifier, fields.get(HOSTNAME))

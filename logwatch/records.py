@@ -45,11 +45,34 @@ class Entry(NamedTuple):
     multi: Mapping[str, tuple[str, ...]] = NO_MULTI
 
 
-Passing = int
-"""An entry of a writer that is not zipnet's (another unit), which a source that can
-tell (journal files, json and text captures, given `Writers`) passes on unparsed: only
-its time in µs travels on, to be counted and to move the one clock. A bare int, as
-most of a journal is such entries and each costs next to nothing this way."""
+class Passing(NamedTuple):
+    """An entry of a writer that is not zipnet's (another unit), which a source that can
+    tell (journal files, json and text captures, given `Writers`) passes on unparsed: only
+    its time travels on, to be counted and to move the one clock. A one-field named tuple:
+    most of a journal is such entries, and it costs a fraction of an Entry."""
+
+    time_us: int
+
+
+class Glance(NamedTuple):
+    """A zipnet entry whose raw message the prefilter rejected: no pattern can claim it,
+    so it is never read in full nor decoded. What travels on is what the engine needs of
+    an unmatched line: who wrote it (unit or syslog identifier) and when.
+
+    time_us, time_exact: as in Entry.
+    stamp_us: when time_exact is False, the tracing timestamp the message starts with
+        (the decoder's better time), or None when it holds none.
+    unit: _SYSTEMD_UNIT, or None when the capture names no units.
+    identifier: SYSLOG_IDENTIFIER, when there is no unit.
+    host: _HOSTNAME, or None: whose clock the time is (docs/clock.md).
+    """
+
+    time_us: int | None
+    time_exact: bool
+    stamp_us: int | None
+    unit: str | None
+    identifier: str | None
+    host: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,11 @@ from hypothesis import strategies as st
 
 from logwatch import simulate
 from logwatch.errors import InputError, LogwatchError, UsageError
-from logwatch.records import Entry, Unreadable
+from logwatch.records import Entry, Passing, Unreadable
 from logwatch.simulate import LogLine, Scenario
 from logwatch.sources import FORMATS, open_inputs, open_source
-from logwatch.sources.text import FAMILY
+from logwatch.sources import journal as journal_source
+from logwatch.sources.text_capture import FAMILY
 from logwatch.times import US
 from logwatch.units import UnitTemplate, Writers
 
@@ -311,7 +312,7 @@ def test_writers_pass_other_programs_entries_on_as_their_time(captures: Captures
     ours = [r for r in rows if r[4].startswith("zipnet-")]
     theirs = [r for r in rows if not r[4].startswith("zipnet-")]
     assert len(theirs) > 10
-    passed = [i for i in items if i.__class__ is int]
+    passed = [i.time_us for i in items if isinstance(i, Passing)]
     entries = _entries(items)
     if fmt not in _PASSED_ON:  # nothing in these names the writer before the message
         assert passed == [] and len(entries) >= len(rows)
@@ -336,7 +337,7 @@ def test_entries_at_one_instant_are_each_read_once_with_writers(captures: Captur
     assert Counter(_seen(e, "journal") for e in entries) == Counter(
         _want(r, "journal") for r in _expected(ours, "full")
     )
-    passed = [i for i in items if i.__class__ is int]
+    passed = [i.time_us for i in items if isinstance(i, Passing)]
     assert Counter(passed) == Counter(x.time_us for x in [*twins, *twins[:5]])
 
 
@@ -693,3 +694,28 @@ def test_the_cli_help_names_every_format() -> None:
     from logwatch import cli
 
     assert cli.FORMATS.split() == list(FORMATS)
+
+
+@pytest.mark.parametrize("sampled", [20, 1 << 40], ids=["walked-once", "two-walks"])
+def test_a_journal_mostly_zipnet_reads_the_same_walked_once(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch, sampled: int
+) -> None:
+    # Past _SAMPLED entries with zipnet's the larger part, the journal reader drops its
+    # matched walk and tells entries apart by their unit: the same entries, in order.
+    monkeypatch.setattr(journal_source, "_SAMPLED", sampled)
+    lines = simulate.merge(LINES, [FOREIGN_MULTI])
+    directory = captures.journal(lines, "full")
+    items = list(open_inputs([str(directory)], writers=Writers(UnitTemplate())))
+    assert not [i for i in items if isinstance(i, Unreadable)]
+    rows = _expected(lines, "full")
+    ours = [r for r in rows if r[4].startswith("zipnet-")]
+    theirs = [r for r in rows if not r[4].startswith("zipnet-")]
+    entries = _entries(items)
+    assert Counter(_seen(e, "journal") for e in entries) == Counter(
+        _want(r, "journal") for r in ours
+    )
+    assert sorted(i.time_us for i in items if isinstance(i, Passing)) == sorted(
+        r[0] for r in theirs
+    )
+    times = [i.time_us for i in items if isinstance(i, Entry | Passing)]
+    assert times == sorted(times)

@@ -33,10 +33,13 @@ class Reading:
     writers: Writers
 
     def steps(
-        self, inputs: Sequence[str], fmt: str | None, tally: Tally
+        self, inputs: Sequence[str], fmt: str | None, tally: Tally, *, screened: bool = True
     ) -> Iterator[Step | Unreadable | Tick]:
-        """The captured `inputs` read, decoded and matched, counted into `tally`."""
-        items = open_inputs(inputs, fmt, writers=self.writers)
+        """The captured `inputs` read, decoded and matched, counted into `tally`.
+        screened: lines no pattern can claim are not decoded (their records say only
+        who and when); False when the caller shows them."""
+        screen = self.matcher.screen() if screened else None
+        items = open_inputs(inputs, fmt, writers=self.writers, screen=screen)
         return read_steps(items, self.decoder, self.matcher, self.selection, tally)
 
     def first_look(

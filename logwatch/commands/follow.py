@@ -20,7 +20,7 @@ from logwatch.engine.hostclock import LiveTime
 from logwatch.engine.outputs import Output
 from logwatch.errors import LogwatchError, UsageError
 from logwatch.events import Event
-from logwatch.pipeline import Step, Tally, read_steps
+from logwatch.pipeline import Step, Tally, Tick, read_steps
 from logwatch.records import Entry, Unreadable
 from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
@@ -96,8 +96,8 @@ class Follow:
         change state but are not shown."""
         r = self.reading
         for step in read_steps(items, r.decoder, r.matcher, r.selection, self.tally):
-            if step.__class__ is int:
-                t = step
+            if isinstance(step, Tick):
+                t = step.time_us
                 self._emit(self.engine.observe(None, t), quiet or t < self.live_from_us)
                 continue
             if not isinstance(step, Step):

@@ -64,7 +64,7 @@ def run_test(
     tally = Tally()
     missed: list[str] = []
     missed_dropped = 0
-    steps = reading.steps(inputs, fmt, tally)
+    steps = reading.steps(inputs, fmt, tally, screened=not show_missed)
     for step in steps:
         if not show_missed:
             continue

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from logwatch.commands.common import Reading, build_reading, rule_settings
 from logwatch.decode import UNKNOWN_INSTANCE
@@ -15,8 +15,8 @@ from logwatch.engine.hostclock import CaptureTime
 from logwatch.engine.outputs import Output
 from logwatch.errors import UsageError
 from logwatch.events import Event
-from logwatch.pipeline import Step, Tally
-from logwatch.records import Entry, Unreadable
+from logwatch.pipeline import Step, Tally, Tick
+from logwatch.records import Passing, Unreadable
 from logwatch.sinks import Sink
 from logwatch.sinks.json_output import JsonLinesSink, dumps
 from logwatch.sinks.text_output import TextSink
@@ -85,8 +85,8 @@ def run_replay(
     else:
         steps = reading.steps_in_agreed_order(inputs, fmt, tally, offsets)
     for step in steps:
-        if step.__class__ is int:
-            emit(engine.observe(None, step))
+        if isinstance(step, Tick):
+            emit(engine.observe(None, step.time_us))
             continue
         if not isinstance(step, Step):
             continue
@@ -159,12 +159,12 @@ def capture_end_us(reading: Reading, inputs: Sequence[str], fmt: str | None) -> 
         )
     last = None
     for item in open_inputs(inputs, fmt, writers=reading.writers):
-        if item.__class__ is int:
-            t = item
+        if isinstance(item, Passing):
+            t = item.time_us
         elif isinstance(item, Unreadable):
             continue
         else:
-            record = reading.decoder(cast(Entry, item))
+            record = reading.decoder(item)
             if isinstance(record, Unreadable):
                 continue
             t = record.time_us

@@ -2,9 +2,9 @@
 
 from logwatch.decode.ansi import strip_ansi
 from logwatch.decode.decoder import UNKNOWN_INSTANCE, Decoder, DecodeSettings
-from logwatch.decode.json_lines import parse_json
-from logwatch.decode.text import parse_text
+from logwatch.decode.json_format import parse_json
 from logwatch.decode.tracing import TracingEvent
+from logwatch.decode.tracing_text import parse_text
 
 __all__ = [
     "UNKNOWN_INSTANCE",

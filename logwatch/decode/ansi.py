@@ -11,7 +11,7 @@ _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?
 # The SGR codes tracing-subscriber (nu-ansi-term) writes: reset, bold, dimmed, italic
 # and the five level colours. Plain `str.replace` of these is several times faster
 # than the regex, and they are nearly all we ever see.
-_TRACING_CODES = (
+TRACING_CODES = (
     "\x1b[0m",
     "\x1b[2m",
     "\x1b[3m",
@@ -28,7 +28,7 @@ def strip_ansi(text: str) -> str:
     """`text` without ANSI escape sequences; `text` itself when it holds no ESC."""
     if "\x1b" not in text:
         return text
-    for code in _TRACING_CODES:
+    for code in TRACING_CODES:
         text = text.replace(code, "")
     if "\x1b" in text:
         text = _ESCAPE.sub("", text)

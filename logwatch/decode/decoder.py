@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from logwatch.decode.ansi import strip_ansi
 from logwatch.decode.journald import PRIORITY_LEVELS, is_native, parse_native
-from logwatch.decode.json_lines import parse_json
-from logwatch.decode.text import parse_text
+from logwatch.decode.json_format import parse_json
 from logwatch.decode.tracing import NO_FIELDS, TracingEvent, plain
+from logwatch.decode.tracing_text import parse_text
 from logwatch.records import (
     HOSTNAME,
     IDENTIFIER,
@@ -18,6 +18,7 @@ from logwatch.records import (
     TRANSPORT,
     UNIT,
     Entry,
+    Glance,
     Record,
     Unreadable,
 )
@@ -56,7 +57,7 @@ class Decoder:
     that carry no time of their own (continuation lines of an `-o cat` capture).
     """
 
-    __slots__ = ("_last_us", "_roles", "_settings", "_template", "_units")
+    __slots__ = ("_identifiers", "_last_us", "_roles", "_settings", "_template", "_units")
 
     def __init__(self, settings: DecodeSettings | None = None) -> None:
         self._settings = settings or DecodeSettings()
@@ -64,6 +65,8 @@ class Decoder:
         self._roles = frozenset(self._settings.roles)
         # A journal holds few distinct units, and every entry names one.
         self._units: dict[str, tuple[str, str] | None] = {}
+        # And a text capture names the writer by identifier on every line.
+        self._identifiers: dict[str, str | None] = {}
         self._last_us = 0
 
     @property
@@ -71,14 +74,24 @@ class Decoder:
         """The settings this decoder was made with."""
         return self._settings
 
-    def __call__(self, entry: Entry) -> Record | Unreadable:
-        """The record `entry` holds, or why there is none."""
+    def __call__(self, entry: Entry | Glance) -> Record | Unreadable:
+        """The record `entry` holds, or why there is none. Of a Glance (a line the
+        prefilter rejected), only who and when: the rest of the record is empty."""
+        if isinstance(entry, Glance):
+            return self._glanced(entry)
         try:
             return self._decode(entry)
         except Exception:
             # Log text is hostile input and one bad entry must not stop a watch; the
             # property tests make sure this is never the normal path.
             return Unreadable(entry.origin, "undecodable entry", _sample(entry))
+
+    def _glanced(self, glance: Glance) -> Record:
+        role, instance = self._who(glance.unit, glance.identifier, None)
+        time_us = self._time(glance.time_us, glance.time_exact, glance.stamp_us)
+        return Record(
+            time_us, instance, role, glance.host, None, None, "", NO_FIELDS, None, glance.unit
+        )
 
     def _decode(self, entry: Entry) -> Record | Unreadable:
         fields = entry.fields
@@ -90,9 +103,9 @@ class Decoder:
                 return Unreadable(entry.origin, "no message", "")
             event = self._parse_message(strip_ansi(message), fields)
         stamp, level, target, text, event_fields = event
-        role, instance = self._who(fields, target)
+        role, instance = self._who(fields.get(UNIT), fields.get(IDENTIFIER), target)
         return Record(
-            self._time(entry, stamp),
+            self._time(entry.time_us, entry.time_exact, stamp),
             instance,
             role,
             fields.get(HOSTNAME),
@@ -122,10 +135,11 @@ class Decoder:
             )
         return plain(message)
 
-    def _who(self, fields: Mapping[str, str], target: str | None) -> tuple[str | None, str | None]:
+    def _who(
+        self, unit: str | None, identifier: str | None, target: str | None
+    ) -> tuple[str | None, str | None]:
         """(role, instance), from trusted sources only: clients write what they like
         into messages, so the target counts only when nothing else names the writer."""
-        unit = fields.get(UNIT)
         if unit:
             try:
                 who = self._units[unit]
@@ -136,9 +150,14 @@ class Decoder:
                 self._units[unit] = who
             # A unit that is not one of ours means a writer that is not ours.
             return (None, None) if who is None else who
-        identifier = fields.get(IDENTIFIER)
         if identifier:
-            role = self._template.role_of_identifier(identifier)
+            try:
+                role = self._identifiers[identifier]
+            except KeyError:
+                role = self._template.role_of_identifier(identifier)
+                if len(self._identifiers) >= _UNIT_CACHE:
+                    self._identifiers.clear()
+                self._identifiers[identifier] = role
             if role is None:
                 return None, None
             # A text capture without unit names: without --instance its lines still
@@ -158,10 +177,9 @@ class Decoder:
             return "server" if "server" in self._roles else None
         return None
 
-    def _time(self, entry: Entry, stamp: int | None) -> int:
+    def _time(self, captured: int | None, exact: bool, stamp: int | None) -> int:
         """The capture's time when exact, else the tracing timestamp, else the best guess."""
-        captured = entry.time_us
-        if captured is not None and entry.time_exact:
+        if captured is not None and exact:
             chosen = captured
         elif stamp is not None:
             chosen = stamp

@@ -7,40 +7,45 @@ from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 from logwatch.errors import UsageError
-from logwatch.records import Entry, Passing, Unreadable
+from logwatch.prefilter import Screen
+from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources.detect import FORMATS, Source, open_source, sniff
 from logwatch.sources.export import read_export
 from logwatch.sources.journal import open_journal, read_journal_stream
-from logwatch.sources.jsonlines import read_json
+from logwatch.sources.json_capture import read_json
 from logwatch.sources.stream import STREAM_ERRORS
-from logwatch.sources.text import FAMILY, read_cat, read_text
+from logwatch.sources.text_capture import FAMILY, read_cat, read_text
 from logwatch.units import Writers
 
 __all__ = ["FORMATS", "Source", "open_inputs", "open_source", "read_source", "sniff"]
 
 
 def read_source(
-    source: Source, writers: Writers | None = None
-) -> Iterator[Entry | Unreadable | Passing]:
+    source: Source, writers: Writers | None = None, screen: Screen | None = None
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of one opened input; bad data inside it comes as Unreadable, never as
-    an exception. `writers`: see open_inputs."""
+    an exception. `writers`, `screen`: see open_inputs."""
+    if screen is not None and (writers is None or not screen.active):
+        screen = None
     if source.files:
-        return open_journal(source.files, source.origin, writers)
-    return _guarded(source, writers)
+        return open_journal(source.files, source.origin, writers, screen)
+    return _guarded(source, writers, screen)
 
 
-def _guarded(source: Source, writers: Writers | None) -> Iterator[Entry | Unreadable | Passing]:
+def _guarded(
+    source: Source, writers: Writers | None, screen: Screen | None
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     stream, origin, fmt = source.stream, source.origin, source.fmt
     assert stream is not None
-    entries: Iterator[Entry | Unreadable | Passing]
+    entries: Iterator[Entry | Glance | Unreadable | Passing]
     if fmt == "journal":
-        entries = read_journal_stream(stream, origin, writers)
+        entries = read_journal_stream(stream, origin, writers, screen)
     elif fmt == "export":
         entries = read_export(stream, origin)
     elif fmt in ("json", "json-seq"):
-        entries = read_json(stream, origin, writers)
+        entries = read_json(stream, origin, writers, screen)
     elif fmt in FAMILY:
-        entries = read_text(stream, origin, fmt, writers)
+        entries = read_text(stream, origin, fmt, writers, screen)
     else:
         entries = read_cat(stream, origin)
     try:
@@ -53,22 +58,20 @@ def _guarded(source: Source, writers: Writers | None) -> Iterator[Entry | Unread
 
 
 def _keyed(
-    entries: Iterator[Entry | Unreadable | Passing],
-) -> Iterator[tuple[int, Entry | Unreadable | Passing]]:
+    entries: Iterator[Entry | Glance | Unreadable | Passing],
+) -> Iterator[tuple[int, Entry | Glance | Unreadable | Passing]]:
     # Entries without a time (and Unreadables) sort with the last time seen in their own
     # input, so they stay where they were in it.
     last = 0
     for item in entries:
-        if item.__class__ is int:
-            last = item
-        elif isinstance(item, Entry) and item.time_us is not None:
+        if isinstance(item, Entry | Glance | Passing) and item.time_us is not None:
             last = item.time_us
         yield last, item
 
 
 def _merged(
-    streams: list[Iterator[Entry | Unreadable | Passing]],
-) -> Iterator[Entry | Unreadable | Passing]:
+    streams: list[Iterator[Entry | Glance | Unreadable | Passing]],
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     for _, item in heapq.merge(*map(_keyed, streams), key=lambda pair: pair[0]):
         yield item
 
@@ -78,8 +81,9 @@ def open_inputs(
     fmt: str | None = None,
     *,
     writers: Writers | None = None,
+    screen: Screen | None = None,
     stdin: BinaryIO | None = None,
-) -> Iterator[Entry | Unreadable | Passing]:
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Every entry of the inputs at `paths` (`-` is stdin), several inputs merged by time.
 
     Each input's format is detected (journal file or directory, export, json, json-seq,
@@ -93,6 +97,9 @@ def open_inputs(
     Passing, unparsed, from the inputs that name writers before their message (journal
     files, json, text captures); most of a journal is other services, and this is what
     keeps reading it near journalctl's own speed.
+    screen: if given (with writers), a zipnet entry whose message the screen rejects
+        (no pattern can claim it) comes as a Glance, neither read in full nor parsed,
+        from the same inputs: most of zipnet's own lines are such.
     stdin: what `-` reads (default: the process's stdin).
     """
     if not paths:
@@ -107,7 +114,7 @@ def open_inputs(
         for source in sources:
             source.close()
         raise
-    streams = [read_source(source, writers) for source in sources]
+    streams = [read_source(source, writers, screen) for source in sources]
     if len(streams) == 1:
         return streams[0]
     return _merged(streams)

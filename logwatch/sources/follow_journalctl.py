@@ -33,7 +33,7 @@ from logwatch.closing import ClosedOnExit
 from logwatch.cursor import parse_cursor, split_cursors
 from logwatch.errors import InputError
 from logwatch.records import Entry, Unreadable
-from logwatch.sources.jsonlines import entry_from_json
+from logwatch.sources.json_capture import entry_from_json
 from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
     MAX_BATCH,

@@ -11,7 +11,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
-from logwatch.records import IDENTIFIER, NO_MULTI, UNIT, Entry, Passing, Unreadable
+from logwatch.prefilter import Screen
+from logwatch.records import (
+    HOSTNAME,
+    IDENTIFIER,
+    MESSAGE,
+    NO_MULTI,
+    UNIT,
+    Entry,
+    Glance,
+    Passing,
+    Unreadable,
+)
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.journal_header import declared_entries, padded_copy
 from logwatch.sources.stream import STREAM_ERRORS
@@ -22,17 +33,30 @@ from logwatch.units import Writers
 _OWED_KEPT = 4096
 # A unit no journal holds: matches that select nothing.
 _NO_UNIT = "logwatch-no-unit.invalid"
+_UNITS_KEPT = 4096
+# Named tuples made for most entries are built with tuple.__new__, which skips their
+# Python-level __new__ and costs half as much (fields in order).
+_new = tuple.__new__
+# Entries walked before deciding whether journal matches pay (see _two_readers), and
+# zipnet entries screened before deciding whether the screen pays (see _Read).
+_SAMPLED = 4096
+_SCREENED = 4096
 _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
 
 
 def open_journal(
-    files: Sequence[str], origin: str, writers: Writers | None = None
-) -> Iterator[Entry | Unreadable | Passing]:
+    files: Sequence[str],
+    origin: str,
+    writers: Writers | None = None,
+    screen: Screen | None = None,
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of journal `files` as one stream in time order (several hosts' files
     interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
 
     writers: if given, an entry whose _SYSTEMD_UNIT is not zipnet's comes as a Passing,
     its fields never read.
+    screen: if given (with writers), a zipnet entry whose MESSAGE it rejects comes as a
+    Glance: one lookup of MESSAGE and one of the unit instead of reading it in full.
     A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
     Unreadable; InputError when none of the files can be read.
     """
@@ -80,13 +104,14 @@ def open_journal(
         reader = journal.Reader(files=files)
     # Counted before reading: a file still written to declares more by the end.
     declared = declared_entries(files)
-    entries: Iterator[Entry | Unreadable | Passing] | None = None
+    entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
+    read = _Read(origin, screen if screen is not None and screen.active else None)
     if writers is not None:
         ours = _reader_of(journal.Reader(files=list(files)), writers)
         if ours is not None:
-            entries = _two_readers(reader, ours, origin, writers)
+            entries = _two_readers(reader, ours, read, writers)
     if entries is None:
-        entries = _entries(reader, origin, writers)
+        entries = _entries(reader, read, writers)
     return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
 
 
@@ -105,12 +130,12 @@ def _holds_entries(journal: Any, path: str) -> bool:
 
 
 def _counted(
-    entries: Iterator[Entry | Unreadable | Passing],
+    entries: Iterator[Entry | Glance | Unreadable | Passing],
     declared: int | None,
     copies: list[str],
     cut_short: list[str],
     origin: str,
-) -> Iterator[Entry | Unreadable | Passing]:
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """`entries`, then one Unreadable for each entry of the `declared` that sd-journal
     did not give (it steps over an entry it cannot read without a word); the padded
     copies are removed at the end."""
@@ -164,25 +189,110 @@ def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], Mapping[str, tuple
 
 
 def _entries(
-    reader: Any, origin: str, writers: Writers | None
-) -> Iterator[Entry | Unreadable | Passing]:
+    reader: Any, read: _Read, writers: Writers | None
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     # The binding's low-level calls: _get_all() enumerates the entry's data once, which
     # is cheaper than a handful of _get() lookups, each a scan of its own; but one _get()
     # of the unit tells most of a journal (other services) from zipnet's for a tenth of
     # that, and those entries are never read further.
-    nxt, get, realtime = reader._next, reader._get, reader._get_realtime
     try:
-        while nxt():
-            try:
-                if writers is not None and _theirs(get, writers):
-                    yield realtime()
-                    continue
-            except (OSError, UnicodeDecodeError) as exc:
-                yield Unreadable(origin, "unreadable journal entry", str(exc))
-                continue
-            yield _entry(reader, realtime(), origin)
+        yield from _walk(reader, read, writers)
     finally:
         reader.close()
+
+
+def _walk(
+    reader: Any, read: _Read, writers: Writers | None
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
+    nxt, get, realtime = reader._next, reader._get, reader._get_realtime
+    if writers is None:
+        while nxt():
+            yield read(reader, realtime())
+        return
+    raw_unit = writers.raw_unit
+    while nxt():
+        try:
+            unit = get(UNIT)
+        except KeyError:
+            unit = None  # left to decode
+        except (OSError, UnicodeDecodeError) as exc:
+            yield Unreadable(read.origin, "unreadable journal entry", str(exc))
+            continue
+        if unit is not None and not raw_unit(unit):
+            yield _new(Passing, (realtime(),))
+        else:
+            # The unit travels on: the screen's glance needs it too.
+            yield read(reader, realtime(), unit)
+
+
+def _unit_told(
+    reader: Any, time_us: int, read: _Read, writers: Writers
+) -> Entry | Glance | Unreadable | Passing:
+    """The entry `reader` stands at, told apart by its unit as `_walk` does."""
+    try:
+        if _theirs(reader._get, writers):
+            return Passing(time_us)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Unreadable(read.origin, "unreadable journal entry", str(exc))
+    return read(reader, time_us)
+
+
+class _Read:
+    """`read(reader, time_us)`: the entry `reader` stands at, read in full, or only
+    glanced at when the screen rejects its MESSAGE."""
+
+    __slots__ = ("_hosts", "_rejected", "_tried", "_units", "origin", "screen")
+
+    def __init__(self, origin: str, screen: Screen | None) -> None:
+        self.origin = origin
+        self.screen = screen
+        self._tried = self._rejected = 0
+        # A journal holds few units (and hosts): each one's bytes are decoded once.
+        self._units: dict[bytes, str] = {}
+        self._hosts: dict[bytes, str] = {}
+
+    def __call__(
+        self, reader: Any, time_us: int, unit: bytes | None = None
+    ) -> Entry | Glance | Unreadable:
+        """`unit`: the entry's _SYSTEMD_UNIT when the caller has read it already."""
+        screen = self.screen
+        if screen is not None:
+            get = reader._get
+            try:
+                message = get(MESSAGE)
+                if unit is None:
+                    unit = get(UNIT)
+            except KeyError:
+                # No unit (the decoder then asks the identifier or the target) or no
+                # message (an entry to be counted as such): read in full.
+                return _entry(reader, time_us, self.origin)
+            except (OSError, UnicodeDecodeError) as exc:
+                return Unreadable(self.origin, "unreadable journal entry", str(exc))
+            self._tried += 1
+            if not screen.rejects(message.decode("utf-8", "replace")):
+                if self._tried == _SCREENED and self._rejected * 4 < self._tried:
+                    # Nearly all of zipnet's entries here are claimed (the noise is other
+                    # programs'): the lookups would only add to reading them in full.
+                    self.screen = None
+            else:
+                self._rejected += 1
+                name = self._units.get(unit)
+                if name is None:
+                    if len(self._units) >= _UNITS_KEPT:
+                        self._units.clear()
+                    name = self._units[unit] = unit.decode("utf-8", "replace")
+                if name:
+                    # The host too: whose clock the time is (one lookup more).
+                    try:
+                        host = self._hosts.get(raw_host := get(HOSTNAME))
+                    except KeyError:
+                        raw_host, host = b"", ""
+                    if host is None:
+                        if len(self._hosts) >= _UNITS_KEPT:
+                            self._hosts.clear()
+                        host = self._hosts[raw_host] = raw_host.decode("utf-8", "replace")
+                    return _new(Glance, (time_us, True, None, name, None, host or None))
+        return _entry(reader, time_us, self.origin)
 
 
 def _entry(reader: Any, time_us: int, origin: str) -> Entry | Unreadable:
@@ -227,8 +337,8 @@ def _reader_of(reader: Any, writers: Writers) -> Any | None:
 
 
 def _two_readers(
-    every: Any, ours: Any, origin: str, writers: Writers
-) -> Iterator[Entry | Unreadable | Passing]:
+    every: Any, ours: Any, read: _Read, writers: Writers
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of `every` as Passing, except those `ours` (the same files, with
     journal matches on zipnet's writers) reads, which come read in full.
 
@@ -238,16 +348,35 @@ def _two_readers(
     and `every`'s entry at that time is then owed to it, so each entry counts once.
     Once `ours` ends (at its last entry, or early, at a damaged one, where a walk with
     matches stops), `every`'s remaining entries are told apart by their unit.
+
+    When zipnet writes most of the journal, the matched walk costs more than it spares
+    (sd-journal checks every match on every entry, and each entry is walked twice): after
+    a first stretch that shows it, `ours` is dropped and `every` alone reads on, telling
+    entries apart by their unit.
     """
     b_next, b_time, b_get = every._next, every._get_realtime, every._get
     a_next, a_time_of = ours._next, ours._get_realtime
     owed: dict[int, int] = {}
+    walked = theirs = 0
     try:
         a_time = a_time_of() if a_next() else None
         while b_next():
             t = b_time()
+            walked += 1
+            if (
+                walked == _SAMPLED
+                and theirs * 2 < walked
+                and not owed
+                and a_time is not None
+                and a_time >= t
+            ):
+                # Nothing is owed and `ours` is not behind: `every` alone reads on, from
+                # this very entry.
+                yield _unit_told(every, t, read, writers)
+                yield from _walk(every, read, writers)
+                return
             while a_time is not None and a_time <= t:
-                yield _entry(ours, a_time, origin)
+                yield read(ours, a_time)
                 if len(owed) >= _OWED_KEPT:
                     owed.clear()
                 owed[a_time] = owed.get(a_time, 0) + 1
@@ -259,11 +388,12 @@ def _two_readers(
                 else:
                     owed[t] = due - 1
             elif a_time is not None or _theirs(b_get, writers):
-                yield t
+                theirs += 1
+                yield _new(Passing, (t,))
             else:
-                yield _entry(every, t, origin)
+                yield read(every, t)
         while a_time is not None:  # `every` stopped early (a damaged file): the rest
-            yield _entry(ours, a_time, origin)
+            yield read(ours, a_time)
             a_time = a_time_of() if a_next() else None
     finally:
         every.close()
@@ -271,8 +401,11 @@ def _two_readers(
 
 
 def read_journal_stream(
-    stream: io.BufferedIOBase, origin: str, writers: Writers | None = None
-) -> Iterator[Entry | Unreadable | Passing]:
+    stream: io.BufferedIOBase,
+    origin: str,
+    writers: Writers | None = None,
+    screen: Screen | None = None,
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """A journal file that arrives as a stream (stdin, or compressed): sd-journal reads
     files only, so it is copied to a temporary file first."""
     fd, name = tempfile.mkstemp(prefix="logwatch-", suffix=".journal")
@@ -284,7 +417,7 @@ def read_journal_stream(
                 # What arrived is still read: sd-journal stops at a truncated file's end.
                 yield Unreadable(origin, "truncated or corrupt compressed journal", str(exc))
         try:
-            entries = open_journal([name], origin, writers)
+            entries = open_journal([name], origin, writers, screen)
         except InputError as exc:
             yield Unreadable(origin, "not a readable journal file", str(exc))
             return

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
 
+from logwatch.prefilter import Screen
 from logwatch.records import (
     HOSTNAME,
     IDENTIFIER,
@@ -16,6 +17,7 @@ from logwatch.records import (
     NO_MULTI,
     UNIT,
     Entry,
+    Glance,
     Passing,
     Unreadable,
 )
@@ -159,8 +161,12 @@ def _strip_indent(text: str, indent: int) -> str:
 
 
 def read_text(
-    stream: io.BufferedIOBase, origin: str, fmt: str, writers: Writers | None = None
-) -> Iterator[Entry | Unreadable | Passing]:
+    stream: io.BufferedIOBase,
+    origin: str,
+    fmt: str,
+    writers: Writers | None = None,
+    screen: Screen | None = None,
+) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Entries of a `journalctl -o short*|with-unit` capture: MESSAGE, _HOSTNAME,
     SYSLOG_IDENTIFIER (or _SYSTEMD_UNIT for with-unit), _PID and the capture's time.
 
@@ -168,7 +174,8 @@ def read_text(
     prints a multi-line MESSAGE; journalctl's `-- ... --` lines are skipped. A message
     journalctl could not print (`[N blob data]`) or a line of another shape is an
     Unreadable. writers: if given, an entry of a writer that is not zipnet's comes as a
-    Passing, its message not read.
+    Passing, its message not read. screen: if given, an entry whose message it rejects
+    comes as a Glance (who and when only).
     """
     match = _HEADS[FAMILY[fmt]].match
     clock = _Clock(FAMILY[fmt]).of
@@ -194,7 +201,7 @@ def read_text(
             continue
         m = match(text)
         if pending is not None:
-            yield _finish(pending, parts, origin)
+            yield _finish(pending, parts, origin, screen)
             pending = None
         if m is None:
             passing = False
@@ -222,7 +229,7 @@ def read_text(
             writers.unit(name) if is_unit else writers.identifier(name or "")
         ):
             passing = True
-            yield time_us
+            yield tuple.__new__(Passing, (time_us,))  # half the cost of Passing(time_us)
             continue
         passing = False
         fields = {HOSTNAME: host or ""}
@@ -236,12 +243,15 @@ def read_text(
         parts = [text[end:]]
         pending = (time_us, exact, fields, end)
     if pending is not None:
-        yield _finish(pending, parts, origin)
+        yield _finish(pending, parts, origin, screen)
 
 
 def _finish(
-    pending: tuple[int, bool, dict[str, str], int], parts: list[str], origin: str
-) -> Entry | Unreadable:
+    pending: tuple[int, bool, dict[str, str], int],
+    parts: list[str],
+    origin: str,
+    screen: Screen | None,
+) -> Entry | Glance | Unreadable:
     time_us, exact, fields, _ = pending
     message = parts[0] if len(parts) == 1 else "\n".join(parts)
     if message[:1] == "[" and _BLOB.fullmatch(message):
@@ -251,6 +261,10 @@ def _finish(
             "message not printable in a text capture (blob data); capture with -o export",
             sample,
         )
+    if screen is not None:
+        glance = screen.glance(time_us, exact, fields, message)
+        if glance is not None:
+            return glance
     fields[MESSAGE] = message
     return Entry(time_us, exact, fields, None, origin, NO_MULTI)
 

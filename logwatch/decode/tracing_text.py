@@ -24,6 +24,11 @@ _HEADER = re.compile(
     rf"(?:((?:[\w.-]+(?:{_BRACES})?:)+) )?"
     r"(?:([\w.-]+(?:::[\w.-]+)*): ?)?"
 )
+# The head of nearly every line: exact timestamp, padded level.
+_COMMON_HEAD = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
+    r" ( INFO| WARN|ERROR|DEBUG|TRACE) "
+)
 _TARGET = re.compile(r"[\w.-]+(?:::[\w.-]+)*")
 _TARGETS_SEEN: set[str] = set()
 _TARGETS_KEPT = 1024
@@ -66,6 +71,22 @@ def parse_text(line: str) -> TracingEvent | None:
                 message, fields = _event_fields(line[colon + 2 :])
                 return TracingEvent(stamp, level, target, message, fields)
     return _parse_any(line)
+
+
+def leading_stamp(line: str) -> tuple[bool, int | None]:
+    """(sure, stamp): the tracing timestamp decoding `line` (a MESSAGE, ANSI stripped)
+    would find, without decoding it; sure is False when only a full decode can tell (an
+    unusual timestamp, a JSON rendering). For lines the prefilter rejected, whose time
+    is all that is wanted of them."""
+    first = line[:1]
+    if first == "{":
+        return False, None
+    if not first.isdigit():
+        # A timestamp is the only part of a rendering that starts with a digit.
+        return True, None
+    if _COMMON_HEAD.match(line) is None:
+        return False, None
+    return True, tracing_time(line[:27])
 
 
 def _new_target(target: str) -> bool:
