@@ -52,10 +52,11 @@ def test_metavars_say_what_is_wanted() -> None:
 
 
 def test_completion_script_is_printed() -> None:
-    # Named, not detected: detection reads the parent process, which `bash -c` may have
-    # replaced by the command itself (then it is pytest, and "Shell  not supported").
+    # The shell is detected from the parent process, as in a terminal: `; exit $?` keeps bash
+    # from replacing itself by the command (then the parent is pytest, "Shell  not
+    # supported").
     done = subprocess.run(
-        [sys.executable, "-m", "logwatch", "--show-completion", "bash"],
+        ["bash", "-c", f"{sys.executable} -m logwatch --show-completion; exit $?"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
