@@ -52,9 +52,10 @@ class Reading:
         # the others' lines carry those hosts' clocks too.
         everyone = Selection(None, self.selection.since_us, self.selection.until_us)
         writers = Writers(UnitTemplate(self.config.unit_template), None)
-        items = open_inputs(inputs, fmt, writers=writers)
-        # A matcher of its own: the run's per-pattern counts (timeouts) stay the main read's.
+        # A matcher of its own: the run's per-pattern counts (timeouts) stay the main read's;
+        # lines no pattern can claim are only glanced at (who, which host, when).
         matcher = Matcher(self.patterns)
+        items = open_inputs(inputs, fmt, writers=writers, screen=matcher.screen())
         for step in read_steps(items, self.decoder, matcher, everyone, Tally()):
             if isinstance(step, Step):
                 record, event = step
@@ -99,9 +100,9 @@ class Reading:
             return step if isinstance(step, int) else 0
 
         others = (step for step in main if not theirs(step))
-        again = open_inputs(inputs, fmt, writers=self.writers)
         # Counted once, in the main read: the second read's counts are dropped.
         matcher = Matcher(self.patterns)
+        again = open_inputs(inputs, fmt, writers=self.writers, screen=matcher.screen())
         own = (
             s
             for s in read_steps(again, self.decoder, matcher, self.selection, Tally())

@@ -300,16 +300,17 @@ class AggregatorSilent(Rule):
 
     def _due(self, st: InstanceState, now_us: int) -> tuple[int | None, bool]:
         """(the deadline, whether it waits for an entry): the rule looks again W after the
-        last forwarded aggregate, but only while the instance is alive then (an entry
-        within W/2 before it: an instance that stopped whole, its aggregate written a
-        moment before its last entry, is a stall, not a silent aggregator); else only a
-        new entry can bring a deadline."""
+        last forwarded aggregate. Then it fires only if the instance is alive (an entry
+        within W/2: an instance that stopped whole, its aggregate written a moment before
+        its last entry, is a stall, not a silent aggregator); if not, only a new entry can
+        bring a deadline. Liveness is judged at the deadline, not at every entry: most of
+        an instance's entries then cost no rescheduling."""
         armed = self.settings.expect_aggregator or st.aggregator_seen
         if self.alert.active or not armed or not st.entries_seen:
             return None, False
         window = st.rule_window_us()
         due = max(st.aggregator_reference_us() + window, now_us)
-        if st.last_entry_us + window // 2 <= due:
+        if due == now_us and st.last_entry_us + window // 2 <= due:
             return None, True
         return due, False
 
