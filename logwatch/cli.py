@@ -351,7 +351,7 @@ def follow(
     '-' as the only INSTANCE reads entries piped in."""
     import shlex
 
-    from logwatch.commands.follow import run_follow
+    from logwatch.commands.follow import FollowOptions, run_follow
     from logwatch.commands.source_options import SourceOptions
     from logwatch.sinks.exec import parse_states
     from logwatch.times import parse_duration
@@ -361,25 +361,27 @@ def follow(
     if stdin:
         names = list(instance or [])
     code = run_follow(
-        instances=names,
-        all_instances=all_instances or (stdin and not names),
-        source=SourceOptions(directory, tuple(file or ()), journalctl, stdin),
-        fmt=fmt,
-        since=since,
-        state_dir=state_dir,
-        round_period=round_period,
-        round_deadline=round_deadline,
-        expect_clients=expect_clients,
-        events=events.value,
-        output=output.value if output else None,
-        exec_argv=shlex.split(exec_cmd) if exec_cmd else [],
-        exec_states=parse_states(exec_states),
-        exec_timeout_s=parse_duration(exec_timeout),
-        pattern_dirs=patterns or [],
-        config_path=config,
-        metrics=metrics,
-        alertmanagers=alertmanager or [],
-        alertmanager_resend_s=parse_duration(alertmanager_resend),
+        FollowOptions(
+            instances=tuple(names),
+            all_instances=all_instances or (stdin and not names),
+            source=SourceOptions(directory, tuple(file or ()), journalctl, stdin),
+            fmt=fmt,
+            since=since,
+            state_dir=state_dir,
+            round_period=round_period,
+            round_deadline=round_deadline,
+            expect_clients=expect_clients,
+            events=events.value,
+            output=output.value if output else None,
+            exec_argv=tuple(shlex.split(exec_cmd)) if exec_cmd else (),
+            exec_states=parse_states(exec_states),
+            exec_timeout_s=parse_duration(exec_timeout),
+            pattern_dirs=tuple(patterns or ()),
+            config_path=config,
+            metrics=metrics,
+            alertmanagers=tuple(alertmanager or ()),
+            alertmanager_resend_s=parse_duration(alertmanager_resend),
+        )
     )
     raise typer.Exit(code)
 

@@ -328,9 +328,10 @@ def test_an_alert_shown_while_warming_up_is_not_announced_again(live_from_s: int
     # entries, a backlog past a cursor) is shown as it comes, and must not be announced
     # a second time when the warm-up ends. Driven in-process: the source is not read.
     from logwatch.commands.common import build_reading
-    from logwatch.commands.follow import Follow
     from logwatch.engine import AlertTransition, Engine, RuleSettings
+    from logwatch.pipeline import read_steps
     from logwatch.records import Entry
+    from logwatch.run.driver import Driver
     from logwatch.simulate import render
 
     lines = Scenario(INSTANCE, period_s=P, servers=3, clients=2).start().rounds(4)
@@ -347,17 +348,15 @@ def test_an_alert_shown_while_warming_up_is_not_announced_again(live_from_s: int
             shown.append(output)
 
     start = lines[0].time_us
-    follow = Follow(
-        source=None,  # type: ignore[arg-type]
-        reading=build_reading(instances=[INSTANCE], pattern_dirs_opt=[], config_path=None),
-        engine=Engine(RuleSettings(round_period_s=P, round_deadline_s=D)),
-        sink=Sink(),  # type: ignore[arg-type]
-        instances=[INSTANCE],
-        want_rounds=False,
-        live_from_us=start + live_from_s * US,  # 100 s: after every entry, all hushed
+    reading = build_reading(instances=[INSTANCE], pattern_dirs_opt=[], config_path=None)
+    driver = Driver(Engine(RuleSettings(round_period_s=P, round_deadline_s=D)), Sink())  # type: ignore[arg-type]
+    driver.hush_before_us = start + live_from_s * US  # 100 s: after every entry, all hushed
+    # The stall fires; the last round is still to come.
+    items = entries[: len(entries) - 1]
+    driver.take(
+        read_steps(items, reading.new_decoder(), reading.matcher, reading.selection, driver.tally)
     )
-    follow.feed(entries[: len(entries) - 1])  # the stall fires; the last round is to come
-    follow.announce_active()
+    driver.announce_active()
     stalls = [(o.alert, o.state) for o in shown if isinstance(o, AlertTransition)]
     assert stalls.count(("round_stall", "firing")) == 1
 

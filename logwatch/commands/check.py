@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logwatch.commands.common import Reading, build_reading, rule_settings
-from logwatch.commands.follow import Follow
 from logwatch.commands.source_options import SourceOptions, open_live, units_for
 from logwatch.engine import Engine, InstanceView, RuleSettings
 from logwatch.engine.hostclock import LiveTime
 from logwatch.escape import escape_text
+from logwatch.pipeline import read_steps
+from logwatch.run.driver import Driver
 from logwatch.sinks.json_output import dumps
 from logwatch.times import US, format_time, parse_time, wall_clock_us
 from logwatch.view_facts import has_entries
@@ -74,7 +75,8 @@ def run_check(plan: CheckPlan, *, source: SourceOptions, output: str) -> int:
     clock.reference_us = now
     engine = Engine(settings, clock)
     live = open_live(source, units_for(names, reading.config.unit_template), None)
-    follow = Follow(live, reading, engine, _Discard(), names, want_rounds=False, clock=clock)
+    driver = Driver(engine, _Discard())
+    decoder = reading.new_decoder()
     try:
         live.start(since_us=since_us, now_us=now)
         for name in names:
@@ -85,7 +87,9 @@ def run_check(plan: CheckPlan, *, source: SourceOptions, output: str) -> int:
             items = live.poll(0.2)
             if not items:
                 break
-            follow.feed(items, quiet=True)
+            driver.take(
+                read_steps(items, decoder, reading.matcher, reading.selection, driver.tally)
+            )
         engine.advance(now)
     finally:
         live.close()

@@ -8,7 +8,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from logwatch.commands.follow import run_follow
+from logwatch.commands.follow import FollowOptions, run_follow
 from logwatch.commands.source_options import SourceOptions
 from logwatch.livefeed import LiveJournal, play, timeline
 from logwatch.simulate import LogLine, Scenario, merge
@@ -71,21 +71,13 @@ def run_demo(*, output: str | None, speed: float) -> int:
             # Said first, so the quiet healthy start is not mistaken for a hang.
             print(f"logwatch demo: {plan(speed)} (journal: {directory})", file=sys.stderr)
             code = run_follow(
-                instances=["acme-mainnet", "preview-alpha"],
-                all_instances=False,
-                source=SourceOptions(directory=directory),
-                fmt=None,
-                since=None,
-                state_dir=None,
-                round_period=f"{PERIOD_S}s",
-                round_deadline=f"{PERIOD_S}s",
-                expect_clients=None,
-                events="alerts",
-                output=output,
-                exec_argv=[],
-                exec_timeout_s=10.0,
-                pattern_dirs=[],
-                config_path=None,
+                FollowOptions(
+                    instances=("acme-mainnet", "preview-alpha"),
+                    source=SourceOptions(directory=directory),
+                    round_period=f"{PERIOD_S}s",
+                    round_deadline=f"{PERIOD_S}s",
+                    output=output,
+                ),
                 done=done,
             )
             done.set()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from logwatch.engine import Engine, RuleSettings
 
 if TYPE_CHECKING:
-    from logwatch.commands.follow import Follow
+    from logwatch.commands.follow import FollowRun
     from logwatch.sinks.alertmanager import AlertmanagerSink
     from logwatch.sinks.metrics import MetricsServer, Publisher
 
@@ -23,21 +23,21 @@ class Fleet:
     server: MetricsServer | None
     alertmanager: AlertmanagerSink | None
 
-    def attach(self, follow: Follow) -> None:
+    def attach(self, run: FollowRun) -> None:
         """Makes the follow loop count events, and take a snapshot on the tick after a
         scrape asked for one."""
         publisher = self.publisher
         if publisher is None:
             return
-        follow.on_event = publisher.count_event
-        previous = follow.on_tick
+        run.driver.on_event = publisher.count_event
+        previous = run.on_tick
 
         def tick(engine: Engine, now_us: int) -> None:
             if previous is not None:
                 previous(engine, now_us)
-            publisher.publish_if_wanted(engine, follow.tally, follow.reading.matcher)
+            publisher.publish_if_wanted(engine, run.driver.tally, run.reading.matcher)
 
-        follow.on_tick = tick
+        run.on_tick = tick
 
     def close(self) -> None:
         """Stops the endpoint (the Alertmanager sink closes with the other sinks)."""

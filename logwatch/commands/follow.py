@@ -1,11 +1,10 @@
-"""`logwatch follow`: journald live through the rules, to a dashboard, JSON lines or text."""
+"""`logwatch follow`: journald live through the driver, to a dashboard, JSON lines or text."""
 
 from __future__ import annotations
 
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,19 +12,19 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from logwatch.commands.common import Reading, build_reading, instance_names, rule_settings
-from logwatch.commands.fleet import start_fleet
+from logwatch.commands.fleet import Fleet, start_fleet
 from logwatch.commands.source_options import SourceOptions, open_live, units_for
-from logwatch.engine import AlertTransition, Engine, RoundObservation, RuleSettings
+from logwatch.cursor import CursorStore
+from logwatch.engine import Engine, RuleSettings
 from logwatch.engine.hostclock import LiveTime
-from logwatch.engine.outputs import Output
 from logwatch.errors import LogwatchError, UsageError
-from logwatch.events import Event
-from logwatch.pipeline import Step, Tally, Tick, read_steps
-from logwatch.records import Entry, Unreadable
+from logwatch.pipeline import read_steps
+from logwatch.run.clock import Clock, WallClock
+from logwatch.run.driver import Driver, Shown
 from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
 from logwatch.sources.stdin import StdinFollower
-from logwatch.times import US, format_time, parse_time, wall_clock_us
+from logwatch.times import US, format_time, parse_time
 from logwatch.units import UnitTemplate
 
 if TYPE_CHECKING:
@@ -34,10 +33,35 @@ if TYPE_CHECKING:
 TICK_S = 0.25
 """The longest the loop waits for entries before moving the clock with the wall clock:
 timers fire within this of their deadline, and an idle follow wakes 4 times a second."""
-CURSOR_SAVE_S = 1.0
+CURSOR_SAVE_US = US
 WARMUP_WINDOWS = 4
 """Without a saved cursor, the follow first reads this many W (or the default lookback
 when P is unknown) of the recent past, silently, so state is warm at start-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowOptions:
+    """What the command line asked of a follow."""
+
+    instances: tuple[str, ...] = ()
+    all_instances: bool = False
+    source: SourceOptions = field(default_factory=SourceOptions)
+    fmt: str | None = None
+    since: str | None = None
+    state_dir: Path | None = None
+    round_period: str | None = None
+    round_deadline: str | None = None
+    expect_clients: int | None = None
+    events: str = "alerts"
+    output: str | None = None
+    exec_argv: tuple[str, ...] = ()
+    exec_states: frozenset[str] | None = None
+    exec_timeout_s: float = 10.0
+    pattern_dirs: tuple[Path, ...] = ()
+    config_path: Path | None = None
+    metrics: str | None = None
+    alertmanagers: tuple[str, ...] = ()
+    alertmanager_resend_s: float = 60.0
 
 
 @dataclass(slots=True)
@@ -72,83 +96,219 @@ def warmup_seconds(settings: RuleSettings) -> float:
     return max(WARMUP_WINDOWS * settings.window_us(period_us) / US, 10.0)
 
 
-@dataclass(slots=True)
-class Follow:
-    """One running follow: source → decode → match → engine → sink, with the clock."""
+class FollowRun:
+    """One follow, opened: its live source, the driver, the sinks and the wall clock it
+    was given. `step()` is one turn of the loop (read what came, move the clock); the
+    command calls it until told to stop, a test calls it after stepping its clock.
 
-    source: LiveSource
-    reading: Reading
-    engine: Engine
-    sink: Sink
-    instances: Sequence[str]
-    want_rounds: bool
-    on_tick: Callable[[Engine, int], None] | None = None
-    on_event: Callable[[Event], None] | None = None  # every matched event (--metrics)
-    tally: Tally = field(default_factory=Tally)
-    live_from_us: int = 0
-    # Alert transitions shown while warming up (entries stamped after the start are
-    # shown then): announce_active must not show them twice. None once it has run.
-    shown: set[tuple[object, ...]] | None = field(default_factory=set)
-    clock: LiveTime = field(default_factory=LiveTime)
+    Opening reads the recent past (the warm-up) before it returns; `should_stop` is asked
+    between its batches.
+    """
 
-    def feed(self, items: list[Entry | Unreadable], *, quiet: bool = False) -> None:
-        """Push entries through; outputs of entries before `live_from_us` (the warm-up)
-        change state but are not shown."""
-        r = self.reading
-        for step in read_steps(items, r.decoder, r.matcher, r.selection, self.tally):
-            if isinstance(step, Tick):
-                t = step.time_us
-                self._emit(self.engine.observe(None, t), quiet or t < self.live_from_us)
-                continue
-            if not isinstance(step, Step):
-                continue
-            record, event = step
-            hush = quiet or record.time_us < self.live_from_us
-            if event is None:
-                self._emit(
-                    self.engine.observe(record.instance, record.time_us, record.role, record.host),
-                    hush,
+    def __init__(
+        self,
+        options: FollowOptions,
+        *,
+        clock: Clock,
+        source: LiveSource | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        if not options.instances and not options.all_instances:
+            raise UsageError("name at least one instance, or --all")
+        self.options = options
+        self.clock = clock
+        self.reading = build_reading(
+            instances=() if options.all_instances else options.instances,
+            pattern_dirs_opt=options.pattern_dirs,
+            config_path=options.config_path,
+        )
+        names = instance_names(options.instances, self.reading.config)
+        self.names = names
+        settings = rule_settings(
+            self.reading, options.round_period, options.round_deadline, options.expect_clients
+        )
+        # The wall clock is the reference (docs/clock.md); while the backlog is read, and
+        # for piped entries, a stamp can be old, so only one ahead of it tells.
+        self.host_time = LiveTime(settings.clock_tolerance_us, catching_up=True)
+        engine = Engine(settings, self.host_time)
+        self.notes: list[str] = []
+        # --metrics/--alertmanager first: a port in use is a usage error before anything
+        # opens.
+        self.fleet: Fleet | None = start_fleet(
+            options.metrics,
+            options.alertmanagers,
+            options.alertmanager_resend_s,
+            names,
+            settings,
+        )
+        self.source: LiveSource
+        try:
+            if source is None:
+                units = (
+                    []
+                    if options.all_instances
+                    else units_for(names, self.reading.config.unit_template)
                 )
-            else:
-                if self.on_event is not None:
-                    self.on_event(event)
-                self._emit(self.engine.feed(event), hush)  # feeding counts as observing
+                source = open_live(options.source, units, options.fmt)
+            self.source = source
+        except BaseException:
+            if self.fleet is not None:
+                self.fleet.abort()
+            raise
+        self.store: CursorStore | None = None
+        if options.state_dir is not None:
+            from logwatch.cursor import state_key
 
-    def _emit(self, outputs: list[Output], hush: bool) -> None:
-        if hush:
-            return
-        for o in outputs:
-            if self.want_rounds or not isinstance(o, RoundObservation):
-                self.sink.emit(o)
-                if self.shown is not None and isinstance(o, AlertTransition):
-                    self.shown.add(_key(o))
+            key = state_key(names or ["all"], options.source.key())
+            self.store = CursorStore(options.state_dir, key)
+        self.output = options.output or ("tui" if sys.stdout.isatty() else "json")
+        sink, self.dashboard = make_sink(
+            self.output,
+            options.exec_argv,
+            options.exec_timeout_s,
+            settings,
+            options.exec_states,
+        )
+        if self.fleet is not None and self.fleet.alertmanager is not None:
+            sink = FanOut([sink, self.fleet.alertmanager])
+        self.driver = Driver(engine, sink, shown=Shown.parse(options.events))
+        self.decoder = self.reading.new_decoder()
+        self.on_tick: Callable[[Engine, int], None] | None = self._dashboard_tick
+        self._last_save_us = 0
+        self._start(should_stop)
 
-    def tick(self, now_us: int) -> None:
-        """The wall clock moved: fire due timers; entries are placed against it."""
-        self.clock.reference_us = now_us
-        self._emit(self.engine.advance(now_us), False)
+    @property
+    def engine(self) -> Engine:
+        return self.driver.engine
+
+    @property
+    def piped(self) -> bool:
+        return isinstance(self.source, StdinFollower)
+
+    def _start(self, should_stop: Callable[[], bool]) -> None:
+        options = self.options
+        now = self.clock.now_us()
+        cursor = self.store.load() if self.store is not None else None
+        start = self.source.start(
+            cursor=cursor,
+            since_us=parse_time(options.since, now) if options.since else None,
+            lookback_s=warmup_seconds(self.engine.settings),
+            now_us=now,
+        )
+        if start.note:
+            self._note(start.note)
+        if not options.all_instances and not options.source.stdin:
+            # Said at start, not after W: a typo must not look like a quiet instance.
+            for line in _missing(self.names, options.source, self.reading.config.unit_template):
+                self.notes.append(line)
+                print(f"logwatch: {line}", file=sys.stderr, flush=True)
+        # With a cursor everything after it is new; otherwise the lookback is warm-up.
+        resumed = bool(cursor and not start.cursor_lost) or bool(options.since)
+        self.driver.hush_before_us = None if resumed else now
+        if self.fleet is not None:
+            self.fleet.attach(self)
+        if self.dashboard is not None:
+            self.dashboard.start()
+        self.host_time.reference_us = now
+        # The backlog up to now, before going live (bounded by the source's batches).
+        while not should_stop() and self._read(0.0):
+            pass
+        engine = self.engine
+        for name in self.names:
+            engine.start_watch(name, max(now, engine.now_us or now))
+        self.driver.announce_active()
+        if not self.piped:
+            # From here on everything read from the journal is new, whatever its stamp (a
+            # host behind stamps its new entries in the past). Piped entries keep the
+            # stamp rule: how much of a pipe the warm-up got is a matter of timing.
+            self.driver.hush_before_us = None
+        self.host_time.catching_up = self.piped
+        # Said once the backlog is read: from here on an entry is shown as it comes (and
+        # a script or test waiting for follow to be ready waits for this line).
+        self._note_only(f"live from {format_time(self.clock.now_us())}")
+
+    def _read(self, timeout_s: float) -> int:
+        """Takes in what the source has (waiting up to `timeout_s` for it); the count."""
+        items = self.source.poll(timeout_s)
+        if items:
+            r = self.reading
+            steps = read_steps(items, self.decoder, r.matcher, r.selection, self.driver.tally)
+            self.driver.take(steps)
+        return len(items)
+
+    def step(self, timeout_s: float = TICK_S) -> bool:
+        """One turn: what came within `timeout_s`, then the clock moves to now. False when
+        the follow has ended by itself (piped input closed, `q` on the dashboard)."""
+        self._read(timeout_s)
+        for notice in self.source.take_notices():
+            self._note(notice)
+        now = self.clock.now_us()
+        self.host_time.reference_us = now
+        self.driver.tick(now)
         if self.on_tick is not None:
-            self.on_tick(self.engine, now_us)
+            self.on_tick(self.engine, now)
+        if self.dashboard is not None and self.dashboard.take_keys():
+            return False  # q
+        if self.store is not None and now - self._last_save_us >= CURSOR_SAVE_US:
+            if self.source.cursor:
+                self.store.save(self.source.cursor)
+            self._last_save_us = now
+        return not (isinstance(self.source, StdinFollower) and self.source.finished)
 
-    def announce_active(self) -> None:
-        """After the silent warm-up: what is already pending or firing, and was not
-        shown yet, is reported now."""
-        shown, self.shown = self.shown or set(), None
-        for view in self.engine.instances():
-            active = {a.alert for a in view.active_alerts}
-            latest: dict[str, AlertTransition] = {}
-            for t in view.timeline:
-                if t.alert in active:
-                    latest[t.alert] = t
-            for t in latest.values():
-                if _key(t) not in shown:
-                    self.sink.emit(t)
+    def reload(self) -> None:
+        """SIGHUP: patterns and config read anew; the old ones kept if the new are broken."""
+        self.reading = _reload(
+            self.reading, self.options.instances, self.options.pattern_dirs,
+            self.options.config_path,
+        )  # fmt: skip
+        self.decoder = self.reading.new_decoder()
+
+    def close(self) -> None:
+        """Saves the cursor, closes the source, gives the sinks the summary."""
+        try:
+            if self.store is not None and self.source.cursor:
+                self.store.save(self.source.cursor)
+            self.source.close()
+        finally:
+            summary: dict[str, Any] = self.engine.summary().to_json()
+            summary.update(self.driver.tally.to_json())
+            summary["notes"] = self.notes
+            self.driver.sink.close(summary)
+            if self.fleet is not None:
+                self.fleet.close()
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        self._note_only(text)
+
+    def _note_only(self, text: str) -> None:
+        if self.output != "tui":
+            print(f"logwatch: {text}", file=sys.stderr)
+
+    def _dashboard_tick(self, engine: Engine, now_us: int) -> None:
+        if self.dashboard is not None:
+            self.dashboard.update(engine.instances(), now_us, self.notes)
 
 
-def _key(t: AlertTransition) -> tuple[object, ...]:
-    """An alert transition told apart by what it says, not by the object: one shown
-    while warming up may be gone from the timeline's objects since."""
-    return (t.alert, t.instance, t.state, t.at_us, tuple(sorted(t.labels.items())))
+def run_follow(options: FollowOptions, *, done: threading.Event | None = None) -> int:
+    """Follow until SIGINT/SIGTERM, the end of piped input, or `done` (the demo) is set;
+    returns the exit code."""
+    stop = Stop()
+    stop.install()
+    try:
+        run = FollowRun(options, clock=WallClock(), should_stop=lambda: stop.stop)
+        try:
+            while not stop.stop and run.step(TICK_S):
+                if stop.reload:
+                    stop.reload = False
+                    run.reload()
+                if done is not None and done.is_set():
+                    break
+        finally:
+            run.close()
+    finally:
+        stop.restore()
+    return 0
 
 
 def make_sink(
@@ -200,165 +360,12 @@ class FanOut:
             s.close(summary)
 
 
-def run_follow(
-    *,
-    instances: Sequence[str],
-    all_instances: bool,
-    source: SourceOptions,
-    fmt: str | None,
-    since: str | None,
-    state_dir: Path | None,
-    round_period: str | None,
-    round_deadline: str | None,
-    expect_clients: int | None,
-    events: str,
-    output: str | None,
-    exec_argv: Sequence[str],
-    exec_timeout_s: float,
-    pattern_dirs: Sequence[Path],
-    config_path: Path | None,
-    done: threading.Event | None = None,
-    exec_states: frozenset[str] | None = None,
-    metrics: str | None = None,
-    alertmanagers: Sequence[str] = (),
-    alertmanager_resend_s: float = 60.0,
-) -> int:
-    """Follow until SIGINT/SIGTERM, the end of piped input, or `done` (the demo) is set;
-    returns the exit code."""
-    if not instances and not all_instances:
-        raise UsageError("name at least one instance, or --all")
-    reading = build_reading(
-        instances=() if all_instances else instances,
-        pattern_dirs_opt=pattern_dirs,
-        config_path=config_path,
-    )
-    names = instance_names(instances, reading.config)
-    settings = rule_settings(reading, round_period, round_deadline, expect_clients)
-    # The wall clock is the reference (docs/clock.md); while the backlog is read, and for
-    # piped entries, a stamp can be old, so only one ahead of it tells.
-    clock = LiveTime(settings.clock_tolerance_us, catching_up=True)
-    engine = Engine(settings, clock)
-    units = [] if all_instances else units_for(names, reading.config.unit_template)
-    # --metrics/--alertmanager first: a port in use is a usage error before anything opens.
-    fleet = start_fleet(metrics, alertmanagers, alertmanager_resend_s, names, settings)
-    try:
-        live = open_live(source, units, fmt)
-    except BaseException:
-        if fleet is not None:
-            fleet.abort()
-        raise
-    store = None
-    if state_dir is not None:
-        from logwatch.cursor import CursorStore, state_key
-
-        store = CursorStore(state_dir, state_key(names or ["all"], source.key()))
-    resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
-    sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings, exec_states)
-    if fleet is not None and fleet.alertmanager is not None:
-        sink = FanOut([sink, fleet.alertmanager])
-    notes: list[str] = []
-    tally = Tally()
-    stop = Stop()
-    stop.install()
-    try:
-        now = wall_clock_us()
-        cursor = store.load() if store is not None else None
-        start = live.start(
-            cursor=cursor,
-            since_us=parse_time(since, now) if since else None,
-            lookback_s=warmup_seconds(settings),
-            now_us=now,
-        )
-        if start.note:
-            notes.append(start.note)
-            _note(start.note, resolved_output)
-        if not all_instances and not source.stdin:
-            # Said at start, not after W: a typo must not look like a quiet instance.
-            for line in _missing(names, source, reading.config.unit_template):
-                notes.append(line)
-                print(f"logwatch: {line}", file=sys.stderr, flush=True)
-        follow = Follow(
-            live,
-            reading,
-            engine,
-            sink,
-            names,
-            want_rounds=events in ("rounds", "all"),
-            tally=tally,
-            clock=clock,
-            on_tick=_dashboard_tick(dashboard, notes),
-            # With a cursor everything after it is new; otherwise the lookback is warm-up.
-            live_from_us=0 if (cursor and not start.cursor_lost) or since else now,
-        )
-        if fleet is not None:
-            fleet.attach(follow)
-        _start_dashboard(dashboard)
-        clock.reference_us = now
-        _warm_up(follow, stop)
-        for name in names:
-            engine.start_watch(name, max(now, engine.now_us or now))
-        follow.announce_active()
-        piped = isinstance(live, StdinFollower)
-        if not piped:
-            # From here on everything read from the journal is new, whatever its stamp (a
-            # host behind stamps its new entries in the past). Piped entries keep the
-            # stamp rule: how much of a pipe the warm-up got is a matter of timing.
-            follow.live_from_us = 0
-        clock.catching_up = piped
-        # Said once the backlog is read: from here on an entry is shown as it comes (and
-        # a script or test waiting for follow to be ready waits for this line).
-        _note(f"live from {format_time(wall_clock_us())}", resolved_output)
-        last_save = time.monotonic()
-        while not stop.stop:
-            items = live.poll(TICK_S)
-            if items:
-                follow.feed(items)
-            for notice in live.take_notices():
-                notes.append(notice)
-                _note(notice, resolved_output)
-            follow.tick(wall_clock_us())
-            if dashboard is not None and dashboard.take_keys():
-                break  # q
-            if store is not None and time.monotonic() - last_save >= CURSOR_SAVE_S:
-                if live.cursor:
-                    store.save(live.cursor)
-                last_save = time.monotonic()
-            if stop.reload:
-                stop.reload = False
-                follow.reading = _reload(follow.reading, instances, pattern_dirs, config_path)
-            if isinstance(live, StdinFollower) and live.finished:
-                break
-            if done is not None and done.is_set():
-                break
-    finally:
-        stop.restore()
-        if store is not None and live.cursor:
-            store.save(live.cursor)
-        live.close()
-        summary: dict[str, Any] = engine.summary().to_json()
-        summary.update(tally.to_json())
-        summary["notes"] = notes
-        sink.close(summary)
-        if fleet is not None:
-            fleet.close()
-    return 0
-
-
 def _missing(names: Sequence[str], source: SourceOptions, template: str) -> list[str]:
     from logwatch.journal_units import journal_units, missing_instances_note
 
     directory = str(source.directory) if source.directory else None
     units = journal_units(directory, [str(f) for f in source.files], journalctl=source.journalctl)
     return missing_instances_note(names, units, UnitTemplate(template))
-
-
-def _warm_up(follow: Follow, stop: Stop) -> None:
-    """Read the backlog up to now before going live (bounded by the source's batches)."""
-    while not stop.stop:
-        items = follow.source.poll(0.0)
-        if not items:
-            return
-        follow.feed(items)
 
 
 def _reload(
@@ -371,21 +378,3 @@ def _reload(
         return current
     print("logwatch: patterns and config reloaded", file=sys.stderr)
     return fresh
-
-
-def _note(text: str, output: str) -> None:
-    if output != "tui":
-        print(f"logwatch: {text}", file=sys.stderr)
-
-
-def _start_dashboard(dashboard: Dashboard | None) -> None:
-    if dashboard is not None:
-        dashboard.start()
-
-
-def _dashboard_tick(dashboard: Dashboard | None, notes: list[str]) -> Callable[[Engine, int], None]:
-    def tick(engine: Engine, now_us: int) -> None:
-        if dashboard is not None:
-            dashboard.update(engine.instances(), now_us, notes)
-
-    return tick

@@ -11,6 +11,7 @@ from logwatch.commands.common import build_reading
 from logwatch.escape import escape_text
 from logwatch.pipeline import Step, Tally
 from logwatch.records import Record, Unreadable
+from logwatch.run.replay_plan import ReplayPlan
 from logwatch.sinks.json_output import dumps
 from logwatch.times import format_time
 
@@ -64,7 +65,7 @@ def run_test(
     tally = Tally()
     missed: list[str] = []
     missed_dropped = 0
-    steps = reading.steps(inputs, fmt, tally, screened=not show_missed)
+    steps = ReplayPlan(reading, inputs, fmt).steps(tally, screened=not show_missed)
     for step in steps:
         if not show_missed:
             continue

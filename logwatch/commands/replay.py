@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logwatch.commands.common import Reading, build_reading, rule_settings
+from logwatch.commands.common import build_reading, rule_settings
 from logwatch.decode import UNKNOWN_INSTANCE
-from logwatch.engine import Engine, RoundObservation, RuleSettings
+from logwatch.engine import Engine, RuleSettings
 from logwatch.engine.hostclock import CaptureTime
-from logwatch.engine.outputs import Output
 from logwatch.errors import UsageError
-from logwatch.events import Event
-from logwatch.pipeline import Step, Tally, Tick
-from logwatch.records import Passing, Unreadable
+from logwatch.pipeline import Tally
+from logwatch.run.driver import Driver, Shown
+from logwatch.run.replay_plan import ReplayPlan
 from logwatch.sinks import Sink
 from logwatch.sinks.json_output import JsonLinesSink, dumps
 from logwatch.sinks.text_output import TextSink
-from logwatch.sources import open_inputs
 from logwatch.times import format_time, is_relative
 
 
@@ -43,14 +40,16 @@ def run_replay(
     """Replay `inputs`; returns the exit code (0: read and evaluated, alerts or not)."""
     end_us = None
     if any(t is not None and is_relative(t) for t in (since, until)):
+        if "-" in inputs:
+            raise UsageError(
+                "a relative --since/--until counts back from the capture's end, which stdin "
+                "cannot be read twice to find: give an absolute time, or a file"
+            )
         # `--since -1h` of a capture is its last hour, not the hour before this moment.
-        end_us = capture_end_us(
-            build_reading(
-                instances=instances, pattern_dirs_opt=pattern_dirs, config_path=config_path
-            ),
-            inputs,
-            fmt,
+        everything = build_reading(
+            instances=instances, pattern_dirs_opt=pattern_dirs, config_path=config_path
         )
+        end_us = ReplayPlan(everything, inputs, fmt).capture_end()
     reading = build_reading(
         instances=instances,
         pattern_dirs_opt=pattern_dirs,
@@ -60,48 +59,21 @@ def run_replay(
         now_us=end_us,
     )
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
+    plan = ReplayPlan(reading, inputs, fmt)
     # A capture can be read ahead: a first look finds each host's clock offset. Piped
     # input is read once, and then hosts are taken at their word (clients 1 s at most).
     tolerance = settings.clock_tolerance_us
-    offsets = None if "-" in inputs else reading.first_look(inputs, fmt, tolerance)
+    offsets = None if plan.piped else plan.first_look(tolerance)
     engine = Engine(settings, None if offsets is None else CaptureTime(offsets, tolerance))
     engine.expect(reading.selection.instances or ())
-    sink: Sink | None = None
+    sink: Sink = _Discard()
     if not report:
         sink = JsonLinesSink(sys.stdout) if output == "json" else TextSink(sys.stdout)
-    want_rounds = events in ("rounds", "all")
-    want_events = events == "all"
+    driver = Driver(engine, sink, shown=Shown.parse(events))
+    driver.take(plan.steps(driver.tally, offsets))
+    driver.finish()
 
-    def emit(outputs: list[Output]) -> None:
-        if sink is None:
-            return
-        for o in outputs:
-            if want_rounds or not isinstance(o, RoundObservation):
-                sink.emit(o)
-
-    tally = Tally()
-    if offsets is None:
-        steps = reading.steps(inputs, fmt, tally)
-    else:
-        steps = reading.steps_in_agreed_order(inputs, fmt, tally, offsets)
-    for step in steps:
-        if isinstance(step, Tick):
-            emit(engine.observe(None, step.time_us))
-            continue
-        if not isinstance(step, Step):
-            continue
-        record, event = step
-        if event is None:
-            emit(engine.observe(record.instance, record.time_us, record.role, record.host))
-            continue
-        emit(engine.feed(event))  # feeding counts as observing
-        if want_events and sink is not None:
-            sink.emit(_EventLine(event))
-    emit(engine.release_held())
-    if engine.now_us is not None:
-        # Timers due exactly at the last entry fire once the clock reaches it.
-        emit(engine.advance(engine.now_us))
-
+    tally = driver.tally
     _say_what_was_empty(tally, inputs, since, until)
     notes = _notes(engine, settings)
     # A user pattern's regex stopped by the match timeout: per pattern, or nobody learns it.
@@ -122,9 +94,18 @@ def run_replay(
     summary.update(tally.to_json())
     summary["timeouts"] = timeouts
     summary["notes"] = notes
-    assert sink is not None
     sink.close(summary)
     return 0
+
+
+class _Discard:
+    """The sink of a run that prints a report instead of lines."""
+
+    def emit(self, output: object) -> None:
+        return None
+
+    def close(self, summary: object) -> None:
+        return None
 
 
 def _notes(engine: Engine, settings: RuleSettings) -> list[str]:
@@ -147,30 +128,6 @@ def _notes(engine: Engine, settings: RuleSettings) -> list[str]:
                 f"'{UNKNOWN_INSTANCE}' (give --instance NAME)"
             )
     return notes
-
-
-def capture_end_us(reading: Reading, inputs: Sequence[str], fmt: str | None) -> int | None:
-    """The time of the capture's last entry, as the replay will see it (decoded: a coarse
-    capture time gives way to the tracing timestamp): a first pass over the inputs."""
-    if "-" in inputs:
-        raise UsageError(
-            "a relative --since/--until counts back from the capture's end, which stdin "
-            "cannot be read twice to find: give an absolute time, or a file"
-        )
-    last = None
-    for item in open_inputs(inputs, fmt, writers=reading.writers):
-        if isinstance(item, Passing):
-            t = item.time_us
-        elif isinstance(item, Unreadable):
-            continue
-        else:
-            record = reading.decoder(item)
-            if isinstance(record, Unreadable):
-                continue
-            t = record.time_us
-        if last is None or t > last:
-            last = t
-    return last
 
 
 def _say_what_was_empty(
@@ -208,22 +165,3 @@ def _print_report(
 
     console = Console(highlight=False)
     render_report(content, console, whole=not console.is_terminal)
-
-
-@dataclass(frozen=True, slots=True)
-class _EventLine:
-    """A matched event as an output line, for `--events all`."""
-
-    event: Event
-
-    def to_json(self) -> dict[str, Any]:
-        e = self.event
-        return {
-            "type": "event",
-            "event": e.name,
-            "instance": e.instance,
-            "at": format_time(e.time_us),
-            "role": e.role,
-            "host": e.host,
-            "fields": dict(e.fields),
-        }

@@ -1,0 +1,127 @@
+"""The replay's plan: which reads of a capture a replay makes, each with a decoder of its own."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+
+from logwatch.commands.common import Reading
+from logwatch.engine.hostclock import CaptureOffsets, OffsetEstimator
+from logwatch.match import Matcher
+from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
+from logwatch.records import Passing, Unreadable
+from logwatch.sources import open_inputs
+from logwatch.units import UnitTemplate, Writers
+
+ReplayStep = Step | Unreadable | Tick
+
+
+class ReplayPlan:
+    """How a replay reads its inputs (docs/clock.md):
+
+    1. `capture_end()`, only when --since/--until count back from the capture's end: a
+       first pass for the time of the last entry;
+    2. `first_look()`: each host's clock offset, from the round numbers the hosts share
+       (not for stdin, which can be read once);
+    3. `steps()`: the main read, with the entries of skewed hosts read once more on their
+       own and merged in where their corrected time puts them.
+
+    Every pass decodes with a fresh decoder: what one pass learnt (the last time seen, for
+    lines that carry none) must not leak into the next. Only the main read counts into
+    the run's tally and the reading's matcher.
+    """
+
+    def __init__(self, reading: Reading, inputs: Sequence[str], fmt: str | None) -> None:
+        self.reading = reading
+        self.inputs = list(inputs)
+        self.fmt = fmt
+
+    @property
+    def piped(self) -> bool:
+        """Whether an input is stdin, read once: no look ahead."""
+        return "-" in self.inputs
+
+    def capture_end(self) -> int | None:
+        """The time of the capture's last entry as the replay will see it (decoded: a
+        coarse capture time gives way to the tracing timestamp)."""
+        decoder = self.reading.new_decoder()
+        last = None
+        for item in open_inputs(self.inputs, self.fmt, writers=self.reading.writers):
+            if isinstance(item, Passing):
+                t = item.time_us
+            elif isinstance(item, Unreadable):
+                continue
+            else:
+                record = decoder(item)
+                if isinstance(record, Unreadable):
+                    continue
+                t = record.time_us
+            if last is None or t > last:
+                last = t
+        return last
+
+    def first_look(self, tolerance_us: int) -> CaptureOffsets:
+        """Each host's clock offset and the capture's agreed end, from a read of every
+        instance's lines (instances share hosts, and the others' lines carry those hosts'
+        clocks too) within the selected time range."""
+        reading = self.reading
+        estimator = OffsetEstimator(tolerance_us)
+        selection = reading.selection
+        everyone = Selection(None, selection.since_us, selection.until_us)
+        writers = Writers(UnitTemplate(reading.config.unit_template), None)
+        # A matcher of its own: the run's per-pattern counts (timeouts) stay the main
+        # read's; lines no pattern can claim are only glanced at (who, which host, when).
+        matcher = Matcher(reading.patterns)
+        items = open_inputs(self.inputs, self.fmt, writers=writers, screen=matcher.screen())
+        for step in read_steps(items, reading.new_decoder(), matcher, everyone, Tally()):
+            if isinstance(step, Step):
+                record, event = step
+                name = None if event is None else event.name
+                number = None if event is None else event.fields.get("round")
+                estimator.see(
+                    record.host, record.instance, record.role, record.time_us, name, number
+                )
+        return estimator.result()
+
+    def steps(
+        self, tally: Tally, offsets: CaptureOffsets | None = None, *, screened: bool = True
+    ) -> Iterator[ReplayStep]:
+        """The main read, decoded and matched, counted into `tally`; with `offsets`, the
+        entries of skewed hosts where their corrected time puts them.
+
+        A capture merged by time puts a host an hour ahead after everyone else, and one
+        behind before: its entries are read a second time, on their own, and merged in
+        by corrected time (memory stays constant; the capture is read once more).
+        screened: lines no pattern can claim are not decoded (their records say only who
+        and when); False when the caller shows them.
+        """
+        main = self._read(tally, self.reading.matcher, screened=screened)
+        skewed = offsets.skewed_hosts() if offsets is not None else frozenset()
+        if offsets is None or not skewed:
+            return main
+
+        def theirs(step: ReplayStep) -> bool:
+            return isinstance(step, Step) and step.record.host in skewed
+
+        def corrected(step: ReplayStep) -> int:
+            if isinstance(step, Step):
+                record = step.record
+                if record.host in skewed:
+                    return record.time_us - offsets.offset(record.host, record.time_us)
+                return record.time_us
+            if isinstance(step, Tick):
+                return step.time_us
+            # What could not be read has no time: it goes out as soon as it is reached.
+            return 0
+
+        others = (step for step in main if not theirs(step))
+        # Counted once, in the main read: the second read's counts are dropped.
+        again = self._read(Tally(), Matcher(self.reading.patterns), screened=screened)
+        own = (step for step in again if theirs(step))
+        return heapq.merge(others, own, key=corrected)
+
+    def _read(self, tally: Tally, matcher: Matcher, *, screened: bool) -> Iterator[ReplayStep]:
+        reading = self.reading
+        screen = matcher.screen() if screened else None
+        items = open_inputs(self.inputs, self.fmt, writers=reading.writers, screen=screen)
+        return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)
