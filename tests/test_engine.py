@@ -503,7 +503,8 @@ def test_clients_that_left_for_good_age_out_of_participants_zero() -> None:
     # sign for ten windows (70 s at W = 7 s), zero participants is an idle instance.
     run = Run()
     for i in range(3):
-        run.feed("sealed_envelope", 0.5 + i, host=f"client{i}", role="client", round=1)
+        # One a round: seals of one round a second apart would measure as clocks apart.
+        run.feed("sealed_envelope", 0.5 + i, host=f"client{i}", role="client", round=1 + i)
     nxt = run.rounds(2, 6, first=1, participants=0)
     assert run.alerts("participants_zero") == [("participants_zero", "firing", 4.0)]
     run.rounds(8, 80, first=nxt, participants=0)

@@ -165,12 +165,15 @@ def test_round_and_summary_json_shapes() -> None:
     assert engine.summary().worst is None
 
 
-def test_a_million_rounds_keep_every_structure_bounded() -> None:
+def test_many_rounds_keep_every_structure_bounded() -> None:
+    # 300,000 rounds: every bound below is passed many times over (a million took two
+    # minutes on a loaded CI machine and proved nothing more).
     engine = Engine(RuleSettings())  # P estimated: the estimator is exercised too
     feed = engine.feed
-    for k in range(1_000_000):
+    rounds = 300_000
+    for k in range(rounds):
         at = T0 + k * 2 * US
-        host = "srv1" if k % 2000 < 1990 else f"srv{k % 400}"  # many leader changes
+        host = "srv1" if k % 1000 < 990 else f"srv{k % 400}"  # many leader changes
         feed(
             Event(
                 "round_finalized",
@@ -178,18 +181,18 @@ def test_a_million_rounds_keep_every_structure_bounded() -> None:
                 "acme",
                 "server",
                 host,
-                {"round": k % 700_000, "participants": k % 50},
+                {"round": k % 200_000, "participants": k % 50},
                 True,
             )
         )
         if k % 10 == 0:
             feed(Event("sealed_envelope", at + 1000, "acme", "client", f"c{k}", {"round": k}))
-    engine.advance(T0 + 3_000_000 * US)
+    engine.advance(T0 + 3 * rounds * US)
     (view,) = engine.instances()
-    assert view.rounds_finalized == 1_000_000
+    assert view.rounds_finalized == rounds
     assert len(view.recent_rounds) == 60
     assert 60 <= len(view.participants_series) <= 120
-    assert sum(b.rounds for b in view.participants_series) == 1_000_000
+    assert sum(b.rounds for b in view.participants_series) == rounds
     assert len(view.leader_changes) == 100 and view.leader_changes_dropped > 1000
     assert len(view.timeline) <= 500 and view.timeline_dropped > 0
     assert len(view.servers) <= MAX_SERVERS

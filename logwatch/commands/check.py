@@ -10,7 +10,6 @@ from pathlib import Path
 from logwatch.commands.common import Reading, build_reading, rule_settings
 from logwatch.commands.source_options import SourceOptions, open_live, units_for
 from logwatch.engine import Engine, InstanceView, RuleSettings
-from logwatch.engine.hostclock import LiveTime
 from logwatch.escape import escape_text
 from logwatch.pipeline import read_steps
 from logwatch.run.driver import Driver
@@ -70,10 +69,7 @@ def run_check(plan: CheckPlan, *, source: SourceOptions, output: str) -> int:
     line per instance; return the worst code."""
     reading, settings, since_us, now = plan.reading, plan.settings, plan.since_us, plan.now_us
     names = sorted(reading.selection.instances or ())
-    # The journal up to now: an entry stamped ahead of the wall clock is a host ahead.
-    clock = LiveTime(settings.clock_tolerance_us, catching_up=True)
-    clock.reference_us = now
-    engine = Engine(settings, clock)
+    engine = Engine(settings)
     live = open_live(source, units_for(names, reading.config.unit_template), None)
     driver = Driver(engine, _Discard())
     decoder = reading.new_decoder()

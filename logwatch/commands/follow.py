@@ -16,7 +16,7 @@ from logwatch.commands.fleet import Fleet, start_fleet
 from logwatch.commands.source_options import SourceOptions, open_live, units_for
 from logwatch.cursor import CursorStore
 from logwatch.engine import Engine, RuleSettings
-from logwatch.engine.hostclock import LiveTime
+from logwatch.engine.hostclock import HostTime
 from logwatch.errors import LogwatchError, UsageError
 from logwatch.pipeline import read_steps
 from logwatch.run.clock import Clock, WallClock
@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 TICK_S = 0.25
 """The longest the loop waits for entries before moving the clock with the wall clock:
 timers fire within this of their deadline, and an idle follow wakes 4 times a second."""
+LATENESS_US = US // 2
+"""How late an entry may reach logwatch (written, then read) and still count as on time:
+live, the clock runs this far behind the wall clock, so a timer fires only once what was
+written before its deadline has had the time to arrive (docs/clock.md)."""
+IDLE_US = 5 * US
+"""Piped input that has been quiet this long after its backlog is live from then on."""
 CURSOR_SAVE_US = US
 WARMUP_WINDOWS = 4
 """Without a saved cursor, the follow first reads this many W (or the default lookback
@@ -127,10 +133,13 @@ class FollowRun:
         settings = rule_settings(
             self.reading, options.round_period, options.round_deadline, options.expect_clients
         )
-        # The wall clock is the reference (docs/clock.md); while the backlog is read, and
-        # for piped entries, a stamp can be old, so only one ahead of it tells.
-        self.host_time = LiveTime(settings.clock_tolerance_us, catching_up=True)
+        # While the backlog is read, the engine's own clock is the reference, as in a
+        # replay; live, the time each entry arrived (docs/clock.md).
+        self.host_time = HostTime(settings.clock_tolerance_us)
         engine = Engine(settings, self.host_time)
+        # Named instances are watched from the first entry read, as in a replay: one
+        # already stalled when the follow starts is reported at once.
+        engine.expect(names)
         self.notes: list[str] = []
         # --metrics/--alertmanager first: a port in use is a usage error before anything
         # opens.
@@ -175,6 +184,11 @@ class FollowRun:
         self.decoder = self.reading.new_decoder()
         self.on_tick: Callable[[Engine, int], None] | None = self._dashboard_tick
         self._last_save_us = 0
+        # Live: the wall clock moves the engine's clock, and entries are placed against the
+        # time they arrived. Until then (the backlog, a capture piped at once) time moves
+        # with the entries alone, as in a replay.
+        self.live = False
+        self._quiet_since_us: int | None = None
         self._start(should_stop)
 
     @property
@@ -202,30 +216,32 @@ class FollowRun:
             for line in _missing(self.names, options.source, self.reading.config.unit_template):
                 self.notes.append(line)
                 print(f"logwatch: {line}", file=sys.stderr, flush=True)
-        # With a cursor everything after it is new; otherwise the lookback is warm-up.
+        # With a cursor everything after it is new, and all that is piped in is shown;
+        # otherwise the lookback is warm-up.
         resumed = bool(cursor and not start.cursor_lost) or bool(options.since)
-        self.driver.hush_before_us = None if resumed else now
+        self.driver.hush_before_us = None if resumed or self.piped else now
         if self.fleet is not None:
             self.fleet.attach(self)
         if self.dashboard is not None:
             self.dashboard.start()
-        self.host_time.reference_us = now
         # The backlog up to now, before going live (bounded by the source's batches).
         while not should_stop() and self._read(0.0):
             pass
-        engine = self.engine
-        for name in self.names:
-            engine.start_watch(name, max(now, engine.now_us or now))
-        self.driver.announce_active()
         if not self.piped:
             # From here on everything read from the journal is new, whatever its stamp (a
-            # host behind stamps its new entries in the past). Piped entries keep the
-            # stamp rule: how much of a pipe the warm-up got is a matter of timing.
-            self.driver.hush_before_us = None
-        self.host_time.catching_up = self.piped
+            # host behind stamps its new entries in the past).
+            self._go_live(self.clock.now_us())
         # Said once the backlog is read: from here on an entry is shown as it comes (and
         # a script or test waiting for follow to be ready waits for this line).
         self._note_only(f"live from {format_time(self.clock.now_us())}")
+
+    def _go_live(self, now_us: int) -> None:
+        """The backlog is read: what it left pending or firing is shown, and from now on
+        the wall clock moves time."""
+        self.live = True
+        self.driver.tick(now_us - LATENESS_US)
+        self.driver.announce_active()
+        self.driver.hush_before_us = None
 
     def _read(self, timeout_s: float) -> int:
         """Takes in what the source has (waiting up to `timeout_s` for it); the count."""
@@ -239,12 +255,18 @@ class FollowRun:
     def step(self, timeout_s: float = TICK_S) -> bool:
         """One turn: what came within `timeout_s`, then the clock moves to now. False when
         the follow has ended by itself (piped input closed, `q` on the dashboard)."""
-        self._read(timeout_s)
+        now = self.clock.now_us()
+        if self.live:
+            self.host_time.arrival_us = now
+        count = self._read(timeout_s)
         for notice in self.source.take_notices():
             self._note(notice)
         now = self.clock.now_us()
-        self.host_time.reference_us = now
-        self.driver.tick(now)
+        if not self.live:
+            self._catch_up(count, now)
+        if self.live:
+            self.host_time.arrival_us = now
+            self.driver.tick(now - LATENESS_US)
         if self.on_tick is not None:
             self.on_tick(self.engine, now)
         if self.dashboard is not None and self.dashboard.take_keys():
@@ -253,7 +275,26 @@ class FollowRun:
             if self.source.cursor:
                 self.store.save(self.source.cursor)
             self._last_save_us = now
-        return not (isinstance(self.source, StdinFollower) and self.source.finished)
+        if isinstance(self.source, StdinFollower) and self.source.finished:
+            if not self.live:
+                # A capture piped at once ends as its replay does: at its last entry.
+                self.driver.finish()
+            return False
+        return True
+
+    def _catch_up(self, count: int, now_us: int) -> None:
+        """Piped input: live once an entry stamped about now comes (`journalctl -f`), or
+        once the pipe has been quiet for IDLE_US after what it held."""
+        last = self.driver.tally.last_us
+        if last is not None and last >= now_us - self.engine.settings.clock_tolerance_us:
+            self._go_live(now_us)
+            return
+        if count:
+            self._quiet_since_us = None
+        elif self._quiet_since_us is None:
+            self._quiet_since_us = now_us
+        elif now_us - self._quiet_since_us >= IDLE_US:
+            self._go_live(now_us)
 
     def reload(self) -> None:
         """SIGHUP: patterns and config read anew; the old ones kept if the new are broken."""

@@ -10,7 +10,7 @@ from typing import Any
 from logwatch.commands.common import build_reading, rule_settings
 from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RuleSettings
-from logwatch.engine.hostclock import CaptureTime
+from logwatch.engine.hostclock import HostTime
 from logwatch.errors import UsageError
 from logwatch.pipeline import Tally
 from logwatch.run.driver import Driver, Shown
@@ -60,11 +60,11 @@ def run_replay(
     )
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     plan = ReplayPlan(reading, inputs, fmt)
-    # A capture can be read ahead: a first look finds each host's clock offset. Piped
-    # input is read once, and then hosts are taken at their word (clients 1 s at most).
-    tolerance = settings.clock_tolerance_us
-    offsets = None if plan.piped else plan.first_look(tolerance)
-    engine = Engine(settings, None if offsets is None else CaptureTime(offsets, tolerance))
+    # A capture can be read ahead: a first look finds the hosts whose clocks are off, so
+    # their entries are read where their corrected time puts them. Piped input is read
+    # once, in the order it comes.
+    offsets = None if plan.piped else plan.first_look(settings.clock_tolerance_us)
+    engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets))
     engine.expect(reading.selection.instances or ())
     sink: Sink = _Discard()
     if not report:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from logwatch.engine.alerts import CLOCK_SKEW, Alert
 from logwatch.engine.clock import TimerQueue
-from logwatch.engine.hostclock import HostTime, StreamTime
+from logwatch.engine.host_offsets import OffsetChange
+from logwatch.engine.hostclock import HostTime
 from logwatch.engine.outputs import (
     AlertTransition,
     InstanceSummary,
@@ -246,15 +248,14 @@ class Engine:
 
     def __init__(self, settings: RuleSettings | None = None, time: HostTime | None = None) -> None:
         self.settings = settings if settings is not None else RuleSettings()
-        self.time: HostTime = time if time is not None else StreamTime()
+        self.time = time if time is not None else HostTime(self.settings.clock_tolerance_us)
         self._now: int | None = None
         self._watches: dict[str, Watch] = {}
         self._by_index: list[Watch] = []
         self._timers = TimerQueue()
         self._expected: list[str] = []
-        # (corrected µs, sequence, instance, role, host, skew, event): see _hold.
-        self._held: list[tuple[int, int, str | None, str | None, str | None, int, Event | None]]
-        self._held = []
+        # (corrected µs, sequence, instance, host, placement, event): see _hold.
+        self._held: list[_Held] = []
         self._held_seq = 0
         self._late_outputs: list[Output] = []
         self.held_early = 0
@@ -279,25 +280,31 @@ class Engine:
     ) -> list[Output]:
         """A decoded record at `time_us`, written by `host` in `role`: moves the clock (as
         far as its host is trusted to); the instance (if any) is alive."""
-        placed, skew = self.time.place(host, role, time_us, self._now)
-        if skew and (self._now is None or placed > self._now):
-            self._hold(placed, instance, role, host, skew, None)
+        placed = self.time.place(host, role, time_us, self._now)
+        if not placed.trusted and (self._now is None or placed.time_us > self._now):
+            self._hold(placed.time_us, instance, None)
             return []
-        out = self._move(placed, inclusive=False) if not skew else []
+        out = self._move(placed.time_us, inclusive=False) if placed.trusted else []
         if instance is not None:
-            self._take_entry(instance, placed, host, skew, out)
+            self._take_entry(instance, placed.time_us, out)
         return out
 
     def feed(self, event: Event) -> list[Output]:
-        """A matched event: moves the clock, updates its instance, runs its rules."""
-        placed, skew = self.time.place(event.host, event.role, event.time_us, self._now)
-        if placed != event.time_us:
-            event = event._replace(time_us=placed)
-        if skew and (self._now is None or placed > self._now):
-            self._hold(placed, event.instance, event.role, event.host, skew, event)
-            return []
-        out = self._move(placed, inclusive=False) if not skew else []
-        self._take_event(event, skew, out)
+        """A matched event: measures its host's clock (a line of a round), moves the clock,
+        updates its instance, runs its rules."""
+        changes = self.time.note(event)
+        placed = self.time.place(event.host, event.role, event.time_us, self._now)
+        if placed.time_us != event.time_us:
+            event = event._replace(time_us=placed.time_us)
+        if not placed.trusted and (self._now is None or placed.time_us > self._now):
+            self._hold(placed.time_us, event.instance, event)
+            out = self._late_outputs
+            self._late_outputs = []
+        else:
+            out = self._move(placed.time_us, inclusive=False) if placed.trusted else []
+            self._take_event(event, out)
+        for change in changes:
+            self._note_host(change, out)
         return out
 
     def advance(self, now_us: int) -> list[Output]:
@@ -344,21 +351,17 @@ class Engine:
 
     # -- taking entries in ---------------------------------------------------------------
 
-    def _take_entry(
-        self, instance: str, placed: int, host: str | None, skew: int, out: list[Output]
-    ) -> None:
-        at = placed if self._now is None else min(placed, self._now)
+    def _take_entry(self, instance: str, placed_us: int, out: list[Output]) -> None:
+        at = placed_us if self._now is None else min(placed_us, self._now)
         watch = self._watch(instance, at)
         if not watch.state.entries_seen:
             out.extend(watch.first_entry(at if self._now is None else self._now))
         watch.state.touch(at)
-        if host is not None and (skew or host in watch.skews):
-            self._note_host(watch, host, skew, out)
         # Deadlines depend on the instance's entries only through its liveness.
         if watch.waits_for_entry or not watch.state.entries_seen:
             self._schedule(watch)
 
-    def _take_event(self, event: Event, skew: int, out: list[Output]) -> None:
+    def _take_event(self, event: Event, out: list[Output]) -> None:
         now = self._now
         if now is not None and event.time_us > now:
             event = event._replace(time_us=now)
@@ -366,55 +369,47 @@ class Engine:
         first = not watch.state.entries_seen
         if first:
             out.extend(watch.first_entry(event.time_us if now is None else now))
-        host = event.host
-        if host is not None and (skew or host in watch.skews):
-            self._note_host(watch, host, skew, out)
         outputs, stirred = watch.apply(event, self._now if self._now is not None else event.time_us)
         out.extend(outputs)
         if stirred or first or watch.waits_for_entry:
             self._schedule(watch)
 
-    def _note_host(self, watch: Watch, host: str, skew: int, out: list[Output]) -> None:
+    def _note_host(self, change: OffsetChange, out: list[Output]) -> None:
+        """A host's clock newly measured: clock_skew fires for a host newly off, and
+        resolves when it is back in line, at the clock."""
+        watch = self._watches.get(change.instance)
+        if watch is None:
+            return
+        skew = change.offset_us if self.time.skewed(change.offset_us) else 0
+        if not skew and change.host not in watch.skews:
+            return
         at = self._now if self._now is not None else watch.state.last_entry_us
-        transition = watch.note_host(host, skew, at)
+        transition = watch.note_host(change.host, skew, at)
         if transition is not None:
             out.append(transition)
 
-    def _hold(
-        self,
-        placed: int,
-        instance: str | None,
-        role: str | None,
-        host: str | None,
-        skew: int,
-        event: Event | None,
-    ) -> None:
-        """An entry of a skewed host whose corrected time the clock has not reached (its
-        host is behind, so its entries come early in a capture merged by time): it waits
-        for the clock, bounded."""
+    def _hold(self, placed_us: int, instance: str | None, event: Event | None) -> None:
+        """An entry that may not move the clock and lies ahead of it (a skewed host behind
+        comes early in a capture merged by time; live, an entry ahead of the wall clock):
+        it waits for the clock, bounded."""
         self._held_seq += 1
-        heapq.heappush(self._held, (placed, self._held_seq, instance, role, host, skew, event))
+        heapq.heappush(self._held, _Held(placed_us, self._held_seq, instance, event))
         if len(self._held) > MAX_HELD:
             self.held_early += 1
             # Taken in now, at the clock: its outputs have no caller to go to but the next.
             self._late_outputs.extend(self._take_held(heapq.heappop(self._held), at_clock=True))
 
-    def _take_held(
-        self,
-        held: tuple[int, int, str | None, str | None, str | None, int, Event | None],
-        *,
-        at_clock: bool,
-    ) -> list[Output]:
-        placed, _, instance, _, host, skew, event = held
+    def _take_held(self, held: _Held, *, at_clock: bool) -> list[Output]:
         if self._now is None:
-            self._now = placed
+            self._now = held.time_us
         out: list[Output] = []
+        event = held.event
         if event is not None:
             if at_clock:
                 event = event._replace(time_us=min(event.time_us, self._now))
-            self._take_event(event, skew, out)
-        elif instance is not None:
-            self._take_entry(instance, placed, host, skew, out)
+            self._take_event(event, out)
+        elif held.instance is not None:
+            self._take_entry(held.instance, held.time_us, out)
         return out
 
     # -- the clock -----------------------------------------------------------------------
@@ -455,11 +450,11 @@ class Engine:
                 self._open_expected()
         held = self._held
         while True:
-            if held and (held[0][0] < time_us or (inclusive and held[0][0] == time_us)):
+            if held and (held[0].time_us < time_us or (inclusive and held[0].time_us == time_us)):
                 due = self._timers.earliest()
-                if due is None or held[0][0] <= due:
+                if due is None or held[0].time_us <= due:
                     entry = heapq.heappop(held)
-                    self._now = max(self._now, entry[0])
+                    self._now = max(self._now, entry.time_us)
                     out.extend(self._take_held(entry, at_clock=False))
                     continue
             popped = self._timers.pop_due(time_us, inclusive=inclusive)
@@ -474,3 +469,12 @@ class Engine:
                 raise RuntimeError(f"rule timer of {watch.state.name} did not move on")
         self._now = max(self._now, time_us)
         return out
+
+
+class _Held(NamedTuple):
+    """An entry waiting for the clock, in order of its placed time, then of arrival."""
+
+    time_us: int
+    seq: int
+    instance: str | None
+    event: Event | None

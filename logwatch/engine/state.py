@@ -228,7 +228,8 @@ class InstanceState:
         if event.leader_only:
             self._leader_only(host, at)
         name = event.name
-        self.stall_evidence.note(event)
+        if not self._of_finalized_round(fields.get("round")):
+            self.stall_evidence.note(event)
         if name in CLIENT_EVIDENCE:
             self._client_sign(at)
             if name in (REGISTERING_CLIENT, REGISTRATION_ACCEPTED):
@@ -256,6 +257,12 @@ class InstanceState:
                 return None
             return self._finalized(event, host)
         return None
+
+    def _of_finalized_round(self, number: FieldValue | None) -> bool:
+        """Whether a line belongs to the last finalized round or the one before (written
+        late, or by a host whose clock is a little ahead): no evidence of a stall."""
+        last = self.last_round
+        return last is not None and isinstance(number, int) and last - 1 <= number <= last
 
     def _server(self, host: str, at_us: int) -> Server:
         server = self.servers.get(host)

@@ -80,7 +80,7 @@ class Driver:
 
     def tick(self, now_us: int) -> None:
         """Time passed with no entry up to `now_us` (the wall clock, live): due timers fire."""
-        self._emit(self.engine.advance(now_us), None)
+        self._emit(self.engine.advance(now_us), now_us)
 
     def finish(self, end_us: int | None = None) -> None:
         """The end of the input: entries still held are taken in, and timers due up to the

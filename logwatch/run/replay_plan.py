@@ -6,7 +6,8 @@ import heapq
 from collections.abc import Iterator, Sequence
 
 from logwatch.commands.common import Reading
-from logwatch.engine.hostclock import CaptureOffsets, OffsetEstimator
+from logwatch.engine.first_look import FirstLook
+from logwatch.engine.hostclock import CaptureOffsets
 from logwatch.match import Matcher
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.records import Passing, Unreadable
@@ -65,7 +66,7 @@ class ReplayPlan:
         instance's lines (instances share hosts, and the others' lines carry those hosts'
         clocks too) within the selected time range."""
         reading = self.reading
-        estimator = OffsetEstimator(tolerance_us)
+        look = FirstLook(tolerance_us)
         selection = reading.selection
         everyone = Selection(None, selection.since_us, selection.until_us)
         writers = Writers(UnitTemplate(reading.config.unit_template), None)
@@ -78,10 +79,8 @@ class ReplayPlan:
                 record, event = step
                 name = None if event is None else event.name
                 number = None if event is None else event.fields.get("round")
-                estimator.see(
-                    record.host, record.instance, record.role, record.time_us, name, number
-                )
-        return estimator.result()
+                look.see(record.host, record.instance, record.role, record.time_us, name, number)
+        return look.result()
 
     def steps(
         self, tally: Tally, offsets: CaptureOffsets | None = None, *, screened: bool = True
@@ -90,8 +89,9 @@ class ReplayPlan:
         entries of skewed hosts where their corrected time puts them.
 
         A capture merged by time puts a host an hour ahead after everyone else, and one
-        behind before: its entries are read a second time, on their own, and merged in
-        by corrected time (memory stays constant; the capture is read once more).
+        behind before: its entries are read again, each stretch of one clock offset on
+        its own, and merged in by corrected time (memory stays constant; the capture is
+        read once more per stretch).
         screened: lines no pattern can claim are not decoded (their records say only who
         and when); False when the caller shows them.
         """
@@ -99,9 +99,6 @@ class ReplayPlan:
         skewed = offsets.skewed_hosts() if offsets is not None else frozenset()
         if offsets is None or not skewed:
             return main
-
-        def theirs(step: ReplayStep) -> bool:
-            return isinstance(step, Step) and step.record.host in skewed
 
         def corrected(step: ReplayStep) -> int:
             if isinstance(step, Step):
@@ -114,11 +111,29 @@ class ReplayPlan:
             # What could not be read has no time: it goes out as soon as it is reached.
             return 0
 
-        others = (step for step in main if not theirs(step))
-        # Counted once, in the main read: the second read's counts are dropped.
-        again = self._read(Tally(), Matcher(self.reading.patterns), screened=screened)
-        own = (step for step in again if theirs(step))
-        return heapq.merge(others, own, key=corrected)
+        others = (
+            step for step in main if not (isinstance(step, Step) and step.record.host in skewed)
+        )
+        # Each stretch of a skewed host's clock read on its own: within one, its entries
+        # come in order of their corrected time, wherever the capture holds them. Counted
+        # once, in the main read: these reads' counts are dropped.
+        stretches = [
+            self._stretch(host, low, high, screened)
+            for host in sorted(skewed)
+            for low, high, _ in offsets.ranges(host)
+        ]
+        return heapq.merge(others, *stretches, key=corrected)
+
+    def _stretch(
+        self, host: str, low: int | None, high: int | None, screened: bool
+    ) -> Iterator[ReplayStep]:
+        """The steps of `host` stamped within [low, high)."""
+        for step in self._read(Tally(), Matcher(self.reading.patterns), screened=screened):
+            if isinstance(step, Step):
+                record = step.record
+                t = record.time_us
+                if record.host == host and (low is None or t >= low) and (high is None or t < high):
+                    yield step
 
     def _read(self, tally: Tally, matcher: Matcher, *, screened: bool) -> Iterator[ReplayStep]:
         reading = self.reading
