@@ -79,6 +79,12 @@ class Output(StrEnum):
     json = "json"
 
 
+class ReplayOutput(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
 class Events(StrEnum):
     alerts = "alerts"
     rounds = "rounds"
@@ -196,13 +202,25 @@ def replay(
     round_deadline: DeadlineOpt = None,
     expect_clients: ExpectOpt = None,
     events: EventsOpt = Events.alerts,
-    output: OutputOpt = Output.text,
+    output: Annotated[
+        ReplayOutput,
+        typer.Option(
+            "--output",
+            "-o",
+            help="text or json (docs/json.md); html with --report: one "
+            "self-contained page (docs/report.md).",
+            metavar="FORMAT",
+        ),
+    ] = ReplayOutput.text,
     report: Annotated[bool, typer.Option(help="Print the post-incident report.")] = False,
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Replay captured logs through the rules: alerts, rounds, and a summary or report."""
     from logwatch.commands.replay import run_replay
+
+    if output is ReplayOutput.html and not report:
+        raise typer.BadParameter("html is a form of the report: add --report", param_hint="-o")
 
     code = run_replay(
         inputs=inputs,

@@ -19,6 +19,7 @@ from logwatch.pipeline import Step, Tally, Tick
 from logwatch.records import Passing, Unreadable
 from logwatch.sinks import Sink
 from logwatch.sinks.json_output import JsonLinesSink, dumps
+from logwatch.sinks.report_history import ReportHistory
 from logwatch.sinks.text_output import TextSink
 from logwatch.sources import open_inputs
 from logwatch.times import format_time, is_relative
@@ -66,10 +67,12 @@ def run_replay(
     offsets = None if "-" in inputs else reading.first_look(inputs, fmt, tolerance)
     engine = Engine(settings, None if offsets is None else CaptureTime(offsets, tolerance))
     engine.expect(reading.selection.instances or ())
-    sink: Sink | None = None
+    # The report draws rounds and who led over time: its history takes rounds and events.
+    history = ReportHistory(offsets) if report else None
+    sink: Sink | None = history
     if not report:
         sink = JsonLinesSink(sys.stdout) if output == "json" else TextSink(sys.stdout)
-    want_rounds = events in ("rounds", "all")
+    want_rounds = report or events in ("rounds", "all")
     want_events = events == "all"
 
     def emit(outputs: list[Output]) -> None:
@@ -95,6 +98,8 @@ def run_replay(
             emit(engine.observe(record.instance, record.time_us, record.role, record.host))
             continue
         emit(engine.feed(event))  # feeding counts as observing
+        if history is not None:
+            history.take(event)
         if want_events and sink is not None:
             sink.emit(_EventLine(event))
     emit(engine.release_held())
@@ -116,7 +121,8 @@ def run_replay(
             "since": _at(reading.selection.since_us),
             "until": _at(reading.selection.until_us),
         }
-        _print_report(engine, tally, notes, output, window)
+        assert history is not None
+        _print_report(engine, tally, notes, output, window, history, reading.config.runbook_base)
         return 0
     summary: dict[str, Any] = engine.summary().to_json()
     summary.update(tally.to_json())
@@ -193,21 +199,32 @@ def _at(us: int | None) -> str | None:
 
 
 def _print_report(
-    engine: Engine, tally: Tally, notes: list[str], output: str, window: dict[str, str | None]
+    engine: Engine,
+    tally: Tally,
+    notes: list[str],
+    output: str,
+    window: dict[str, str | None],
+    history: ReportHistory,
+    runbook_base: str | None,
 ) -> None:
     from logwatch.report_content import build_report
 
-    content = build_report(engine.instances(), tally, notes)
+    content = build_report(engine.instances(), tally, notes, history)
     content["window"] = window
     if output == "json":
         print(dumps(content))
+        return
+    if output == "html":
+        from logwatch.sinks.html_report import render_html
+
+        sys.stdout.write(render_html(content, runbook_base=runbook_base))
         return
     from rich.console import Console
 
     from logwatch.sinks.report import render_report
 
     console = Console(highlight=False)
-    render_report(content, console, whole=not console.is_terminal)
+    render_report(content, console, whole=not console.is_terminal, runbook_base=runbook_base)
 
 
 @dataclass(frozen=True, slots=True)
