@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from logwatch.escape import escape_text
 from logwatch.times import US
 
 WIDTH = 1000
@@ -20,6 +21,7 @@ ROW_H = 12
 ROW_GAP = 3
 PANEL_GAP = 10
 LABEL_CHARS = 26
+TITLE_CHARS = 500
 RATE_STEP_S = 30
 RATE_STEPS = 120
 TICK_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 86400)
@@ -72,7 +74,14 @@ def to_us(text: str) -> int:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+    return (
+        escape_text(text, limit=LABEL_CHARS - 1) if len(text) >= LABEL_CHARS else escape_text(text)
+    )
+
+
+def _text(text: str) -> str:
+    """Log-derived text for a tooltip: control, escape and bidi characters made visible."""
+    return escape_text(text, limit=TITLE_CHARS)
 
 
 class TimeScale:
@@ -216,14 +225,15 @@ def _committee(chart: Chart, scale: TimeScale, axis: Axis, servers: dict[str, An
     y += ROW_H + ROW_GAP
     for host, track in servers.items():
         chart.labels.append(Label(LEFT - 6, y + ROW_H - 3, _short(host), "row", "end"))
+        shown = _text(host)
         for i in range(n):
             start, end = axis.bin(i)
             x1, x2 = scale.x(start), scale.x(end)
             if track["leads"][i]:
                 cls = "split" if leading[i] >= 2 else "lead"
-                title = f"{host} says it leads" + (" (so does another)" if cls == "split" else "")
+                title = f"{shown} says it leads" + (" (so does another)" if cls == "split" else "")
             elif track["writes"][i]:
-                cls, title = "follow", f"{host} takes part"
+                cls, title = "follow", f"{shown} takes part"
             else:
                 continue
             chart.rects.append(Rect(x1, y, x2 - x1, ROW_H, cls, title))
@@ -250,11 +260,11 @@ def _alerts(chart: Chart, scale: TimeScale, alerts: list[dict[str, Any]], end_us
                 pending = to_us(a["pending_at"])
                 until = fired if fired is not None else stop
                 x1, x2 = scale.x(pending), scale.x(until)
-                title = f"{alert} pending from {a['pending_at']}: {a['summary']}"
+                title = f"{alert} pending from {a['pending_at']}: {_text(a['summary'])}"
                 chart.rects.append(Rect(x1, y, max(x2 - x1, 1.5), ROW_H, "pending", title))
             if fired is not None:
                 x1, x2 = scale.x(fired), scale.x(stop)
-                title = f"{alert} firing from {a['firing_at']}: {a['summary']}"
+                title = f"{alert} firing from {a['firing_at']}: {_text(a['summary'])}"
                 cls = f"firing-{a['severity']}"
                 chart.rects.append(Rect(x1, y, max(x2 - x1, 1.5), ROW_H, cls, title))
         y += ROW_H + ROW_GAP
