@@ -249,6 +249,8 @@ def render_report(
         console.print(Text("note: ", style="dim") + _safe(note, limit=400))
     alerts = sorted({a["alert"] for inst in report["instances"] for a in inst["alerts"]})
     if alerts:
-        links = [runbook_url(a, runbook_base) for a in alerts]
-        where = "" if runbook_base else " (logwatch's repository; set runbook_base: docs/config.md)"
-        console.print(Text("runbooks: ", style="dim") + _safe(" ".join(links), limit=4000) + where)
+        where = "" if runbook_base else " (in logwatch's repository; runbook_base: docs/config.md)"
+        console.print(Text("runbooks:", style="dim") + Text(where))
+        for alert in alerts:
+            # One link a line, never wrapped: it is copied and opened whole.
+            console.print(_safe(runbook_url(alert, runbook_base), limit=4000), soft_wrap=True)
