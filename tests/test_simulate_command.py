@@ -191,3 +191,15 @@ def test_a_journal_directory_is_never_appended_to(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["simulate", "healthy", *SHORT, "-D", str(tmp_path)], env=ENV)
     assert result.exit_code != 0
     assert "exists: give -D an empty or new directory" in str(result.exception)
+
+
+def test_docs_say_what_every_incident_plays_and_fires() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "simulate.md").read_text()
+    rows = {
+        line.split("|")[1].strip(" `"): line for line in page.splitlines() if line.startswith("| `")
+    }
+    assert set(rows) == set(INCIDENTS)
+    for name, incident in INCIDENTS.items():
+        assert incident.story in rows[name]
+        for alert in incident.fires:
+            assert f"`{alert}`" in rows[name]
