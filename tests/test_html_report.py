@@ -230,3 +230,14 @@ def test_the_page_prints_on_a4(scenarios: list[Scenario_], tmp_path: Path) -> No
     # A4 is 595 × 842 points; one page per instance at least (each starts a page).
     assert len(boxes) >= len(INCIDENTS)
     assert all(abs(w - 595.3) < 1.5 and abs(h - 841.9) < 1.5 for w, h in boxes), boxes
+
+
+def test_html_is_a_form_of_the_report_only(tmp_path: Path) -> None:
+    capture = tmp_path / "h.export"
+    capture.write_bytes(cli("simulate", "healthy", *SHORT, home=tmp_path))
+    done = CliRunner().invoke(app, ["replay", str(capture), "-o", "html"], env=ENV)
+    assert done.exit_code == 2
+    assert "html is a form of the report: add --report" in done.output
+    for command in (["check", "acme-mainnet"], ["rules"]):
+        refused = CliRunner().invoke(app, [*command, "-o", "html"], env=ENV)
+        assert refused.exit_code == 2 and "html" in refused.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -523,3 +524,15 @@ def test_a_piped_report_wraps_instead_of_cutting() -> None:
     assert "rival group leader detected by srv1: other leader 6c26981910 (term 1)" in " ".join(
         cells.split()
     )
+
+
+def test_the_text_says_what_is_not_known_in_words(tmp_path: Path) -> None:
+    # One round: no period to estimate, no gap between rounds; words, never Python's.
+    path = tmp_path / "one.export"
+    lines = Scenario("acme-mainnet", clients=1, seed=16).start().rounds(1).silence(5).lines()
+    path.write_bytes(simulate.export_bytes(lines, "full"))
+    text = cli("replay", str(path), "--report", home=tmp_path)
+    assert "round period  not known (too few rounds to estimate it)" in text
+    assert re.search(r"rate +\d+\.\d/min over the \d+\.\ds watched", text)
+    for python in ("None", "unknown (estimated)", "1 participants"):
+        assert python not in text
