@@ -1,5 +1,4 @@
-"""The HTML report's pictures as shapes: one time axis per instance, rounds per minute, the
-participants heatmap, the committee grid and the alert bands (drawn by the template as SVG)."""
+"""The HTML report's pictures as shapes on one time axis, for the template to draw as SVG."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The replay report's history: per instance, rounds, participants and who led on one time axis,
-and the leader changes, collapsed into split episodes while split_brain is active."""
+"""The replay report's history: rounds, participants and leaders over time; split episodes."""
 
 from __future__ import annotations
 
