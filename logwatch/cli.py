@@ -79,6 +79,12 @@ class Output(StrEnum):
     json = "json"
 
 
+class ReplayOutput(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
 class Events(StrEnum):
     alerts = "alerts"
     rounds = "rounds"
@@ -196,13 +202,25 @@ def replay(
     round_deadline: DeadlineOpt = None,
     expect_clients: ExpectOpt = None,
     events: EventsOpt = Events.alerts,
-    output: OutputOpt = Output.text,
+    output: Annotated[
+        ReplayOutput,
+        typer.Option(
+            "--output",
+            "-o",
+            help="text or json (docs/json.md); html with --report: one "
+            "self-contained page (docs/report.md).",
+            metavar="FORMAT",
+        ),
+    ] = ReplayOutput.text,
     report: Annotated[bool, typer.Option(help="Print the post-incident report.")] = False,
     patterns: PatternsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Replay captured logs through the rules: alerts, rounds, and a summary or report."""
     from logwatch.commands.replay import run_replay
+
+    if output is ReplayOutput.html and not report:
+        raise typer.BadParameter("html is a form of the report: add --report", param_hint="-o")
 
     code = run_replay(
         inputs=inputs,
@@ -451,6 +469,69 @@ def demo(
     from logwatch.commands.demo import run_demo
 
     raise typer.Exit(run_demo(output=output.value if output else None, speed=speed))
+
+
+@app.command(context_settings=_CONTEXT)
+@_pipe_closing
+def simulate(
+    incidents: Annotated[
+        list[str],
+        typer.Argument(
+            help="healthy, stall, split, skew, dead-committee; INCIDENT@INSTANCE names its "
+            "instance (default: the incident's name). Several play side by side.",
+            show_default=False,
+            metavar="INCIDENT",
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="export, or what journalctl -o prints: json, short-iso, "
+            "with-unit, ... (real journalctl on a real journal).",
+            metavar="FORMAT",
+        ),
+    ] = "export",
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--directory",
+            "-D",
+            help="Write journal files (one per host, by "
+            "systemd-journal-remote) into this directory instead.",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
+    style: Annotated[
+        str,
+        typer.Option(
+            help="How zipnet renders its lines: full-ansi, full, compact, json, "
+            "json-flat, journald.",
+            metavar="STYLE",
+        ),
+    ] = "full-ansi",
+    clients: Annotated[int, typer.Option(help="Clients per instance.", metavar="N")] = 5,
+    minutes: Annotated[float, typer.Option(help="Length of the run.", metavar="M")] = 10.0,
+    period: Annotated[str, typer.Option(help="Round period.", metavar="DURATION")] = "2s",
+    seed: Annotated[int, typer.Option(help="Same seed, same logs.", metavar="N")] = 0,
+) -> None:
+    """Simulated zipnet logs of named incidents, for fire drills, tests and bug reports:
+    `logwatch simulate stall -o export > cap.export; logwatch replay cap.export`."""
+    from logwatch.commands.simulate import run_simulate
+
+    code = run_simulate(
+        incidents=incidents,
+        output=output,
+        directory=directory,
+        style=style,
+        clients=clients,
+        minutes=minutes,
+        period=period,
+        seed=seed,
+    )
+    raise typer.Exit(code)
 
 
 @patterns_app.command("list", context_settings=_CONTEXT)

@@ -14,7 +14,17 @@ from logwatch.errors import UsageError
 from logwatch.times import parse_duration
 
 DEFAULT_TEMPLATE = "zipnet-{role}@{instance}.service"
-_KEYS = {"round_period", "round_deadline", "unit_template", "aliases", "patterns", "rules"}
+_KEYS = {
+    "round_period",
+    "round_deadline",
+    "unit_template",
+    "aliases",
+    "patterns",
+    "rules",
+    "runbook_base",
+}
+RUNBOOK = "docs/alerts.md"
+"""The runbook, one section per alert, as a path in logwatch's repository."""
 RuleValue = float | int | bool | str | None
 
 
@@ -77,6 +87,7 @@ class Config:
     pattern_dirs: tuple[Path, ...] = ()
     rules: Mapping[str, RuleValue] = field(default_factory=dict)
     path: Path | None = None
+    runbook_base: str | None = None
 
     @property
     def round_period_s(self) -> float | None:
@@ -132,7 +143,31 @@ def load_config(path: Path | None) -> Config:
         pattern_dirs=tuple(Path(d).expanduser() for d in dirs),
         rules=_rules(raw, p),
         path=p,
+        runbook_base=_runbook_base(raw.get("runbook_base"), p),
     )
+
+
+def _runbook_base(value: object, path: Path) -> str | None:
+    """The URL of the operator's copy of docs/alerts.md: absolute, http(s), no fragment."""
+    if value is None:
+        return None
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(
+            f"{path}: runbook_base must be an http(s) URL of your copy of docs/alerts.md "
+            "(runbook_base = 'https://git.example.com/ops/logwatch/-/blob/main/docs/alerts.md')"
+        )
+    if parts.fragment:
+        raise UsageError(f"{path}: runbook_base takes no #fragment: each alert adds its own")
+    return str(value)
+
+
+def runbook_url(alert: str, base: str | None) -> str:
+    """Where the runbook of `alert` is: `BASE#alert` once `runbook_base` is set, else its
+    section of docs/alerts.md in logwatch's repository (a relative link)."""
+    return f"{base or RUNBOOK}#{alert}"
 
 
 def _rules(raw: Mapping[str, object], path: Path) -> dict[str, RuleValue]:

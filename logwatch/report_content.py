@@ -7,7 +7,11 @@ from typing import Any
 
 from logwatch.engine import AlertTransition, InstanceView
 from logwatch.pipeline import Tally
+from logwatch.sinks.report_history import ReportHistory
 from logwatch.times import US, format_time
+
+RATE_WINDOW_S = 600.0
+"""The window of the engine's recent round rate (InstanceView.round_rate_10m)."""
 
 
 def _at(us: int | None) -> str | None:
@@ -15,12 +19,16 @@ def _at(us: int | None) -> str | None:
 
 
 def alert_episodes(timeline: Sequence[AlertTransition], end_us: int) -> list[dict[str, Any]]:
-    """Each alert's pending → firing → resolved run as one row; `seconds` is how long it
-    fired (up to `end_us` when still firing at the end)."""
-    open_runs: dict[str, dict[str, Any]] = {}
+    """Each alert's pending → firing → resolved run as one row (one per host for an alert
+    labelled with one, as clock_skew is); `seconds` is how long it fired (up to `end_us`
+    when still firing at the end). A firing row carries its cause and evidence when the
+    rule names them, and its numbers (`values`)."""
+    open_runs: dict[tuple[str, str | None], dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for t in timeline:
-        run = open_runs.get(t.alert)
+        host = t.labels.get("host")
+        key = (t.alert, host)
+        run = open_runs.get(key)
         if run is None:
             run = {
                 "alert": t.alert,
@@ -32,19 +40,26 @@ def alert_episodes(timeline: Sequence[AlertTransition], end_us: int) -> list[dic
                 "summary": t.summary,
                 "_firing_us": None,
             }
-            open_runs[t.alert] = run
+            if host is not None:
+                run["host"] = host
+            open_runs[key] = run
             rows.append(run)
         if t.state == "pending":
             run["pending_at"] = format_time(t.at_us)
+            run["values"] = dict(t.values)
         elif t.state == "firing":
             run["firing_at"] = format_time(t.at_us)
             run["_firing_us"] = t.at_us
             run["summary"] = t.summary
+            run["values"] = dict(t.values)
+            if t.cause is not None:
+                run["cause"] = t.cause
+                run["evidence"] = [e.to_json() for e in t.evidence]
         else:
             run["resolved_at"] = format_time(t.at_us)
             if run["_firing_us"] is not None:
                 run["seconds"] = (t.at_us - run["_firing_us"]) / US
-            del open_runs[t.alert]
+            del open_runs[key]
     for run in open_runs.values():
         if run["_firing_us"] is not None:
             run["seconds"] = (end_us - run["_firing_us"]) / US
@@ -53,7 +68,7 @@ def alert_episodes(timeline: Sequence[AlertTransition], end_us: int) -> list[dic
     return rows
 
 
-def instance_report(view: InstanceView) -> dict[str, Any]:
+def instance_report(view: InstanceView, history: ReportHistory) -> dict[str, Any]:
     """One instance's part of the report."""
     gap = view.longest_gap
     series = [
@@ -69,14 +84,20 @@ def instance_report(view: InstanceView) -> dict[str, Any]:
         }
         for b in view.participants_series
     ]
+    watched_s = max((view.at_us - view.watch_start_us) / US, 0.0)
+    leadership = history.instance(view.instance)
+    changes, episodes, changes_dropped, episodes_dropped = leadership.leadership()
     return {
         "instance": view.instance,
         "watch_start": format_time(view.watch_start_us),
+        "watch_s": watched_s,
         "rounds": {
             "finalized": view.rounds_finalized,
             "last": view.last_round,
             "last_at": _at(view.last_round_at_us),
             "rate_per_min": round(view.round_rate_10m, 2),
+            "rate_window_s": min(RATE_WINDOW_S, max(watched_s, 1.0)),
+            "overall_per_min": round(view.rounds_finalized * 60 / max(watched_s, 1.0), 2),
             "period_s": view.round_period_s,
             "period_estimated": view.round_period_estimated,
             "window_s": view.window_s,
@@ -86,12 +107,13 @@ def instance_report(view: InstanceView) -> dict[str, Any]:
         },
         "leaders": {
             "now": view.leader,
-            "seen": sorted({c.to_host for c in view.leader_changes}),
+            "seen": sorted(leadership.seen),
             "changes": [
-                {"at": format_time(c.at_us), "from": c.from_host, "to": c.to_host}
-                for c in view.leader_changes
+                {"at": format_time(c.at_us), "from": c.from_host, "to": c.to_host} for c in changes
             ],
-            "changes_dropped": view.leader_changes_dropped,
+            "changes_dropped": changes_dropped,
+            "split_episodes": [e.to_json() for e in episodes],
+            "split_episodes_dropped": episodes_dropped,
         },
         "servers": [s.host for s in view.servers],
         "clients": {"registered": view.clients_registered, "active": view.clients_active},
@@ -100,13 +122,14 @@ def instance_report(view: InstanceView) -> dict[str, Any]:
             "min": min((b.low for b in view.participants_series), default=None),
             "max": max((b.high for b in view.participants_series), default=None),
         },
+        "timeline": history.timeline_json(view.instance),
         "alerts": alert_episodes(view.timeline, view.at_us),
         "alerts_dropped": view.timeline_dropped,
     }
 
 
 def build_report(
-    views: Sequence[InstanceView], tally: Tally, notes: Sequence[str]
+    views: Sequence[InstanceView], tally: Tally, notes: Sequence[str], history: ReportHistory
 ) -> dict[str, Any]:
     """The whole report: time span, instances, what was read, notes."""
     first, last = tally.first_us, tally.last_us
@@ -117,7 +140,8 @@ def build_report(
             "to": _at(last),
             "seconds": None if first is None or last is None else (last - first) / US,
         },
-        "instances": [instance_report(v) for v in views],
+        "axis": history.axis_json(),
+        "instances": [instance_report(v, history) for v in views],
         "read": tally.to_json(),
         "notes": list(notes),
     }

@@ -13,6 +13,8 @@ apt_packages=(
     xz-utils
     prometheus              # promtool: tests of contrib/prometheus rules and the dashboard
     prometheus-alertmanager # a real Alertmanager for the --alertmanager tests
+    chromium                # headless: the tests load the HTML report in a real browser
+    fonts-dejavu-core       # the fonts the report's screenshots are drawn in
 )
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -20,7 +20,7 @@ from conftest import Captures
 from rich.console import Console
 from rich.text import Text
 
-from logwatch.engine import Engine, InstanceView, Output, RuleSettings
+from logwatch.engine import AlertTransition, Engine, InstanceView, Output, RuleSettings
 from logwatch.events import Event, FieldValue
 from logwatch.sinks import Sink
 from logwatch.sinks.dashboard import Dashboard
@@ -432,7 +432,10 @@ def test_the_follow_dashboard_shows_hostile_log_text_inert(
         assert "\\u202e" in final
         rival = "other leader [bold red]alarm[/bold red]\\u202egnp.exe\\x9b31m (term 1)"
         assert rival in final
-        assert "[blink]srv1\\e]0;pwned\\x07\\u202e[/blink]" in final
+        # The leader column shows more of the name, escaped (the whole name showed in
+        # split_brain's resolution when the wall clock moved a piped capture on; piped
+        # old entries now end as their replay does, the split still firing).
+        assert "[blink]srv1\\e]0;pwned\\x07" in final
 
 
 def _render(views: list[InstanceView], now: int, width: int, height: int, **kw: bool) -> str:
@@ -517,5 +520,99 @@ def test_in_follow_question_mark_shows_the_legend_and_q_quits(
         tmux("send-keys", "-t", "dash", "q")
         final = wait_for_text(tmux, "exit=")
         assert "exit=0" in final and "summary:" in tmux.screen(history=True)
+    finally:
+        tmux.kill()
+
+
+TYPO_NOTE = (
+    "no entries of instance 'acme-mainet' in the journal; it holds instances acme-mainnet, "
+    "beta-split, preview-alpha"
+)
+ESCAPE = re.compile(r"\\(e|\\|n|r|t|x[0-9a-f]{2}|u[0-9a-f]{4})")
+
+
+def _frame_text(width: int, height: int, notes: tuple[str, ...] = (), **kw: bool) -> list[str]:
+    views, outputs, now = build()
+    recent = tuple(o for o in outputs if isinstance(o, AlertTransition))[-20:]
+    frame = Frame(tuple(views), now, notes, recent, len(recent), 30.0, **kw)
+    return [line.plain for line in render(frame, width, height)]
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (80, 40)])
+def test_at_80_columns_the_typo_hint_keeps_the_instances_it_names(width: int, height: int) -> None:
+    lines = _frame_text(width, height, (TYPO_NOTE,))
+    assert all(len(line) <= width for line in lines)
+    start = next(i for i, line in enumerate(lines) if line.startswith("note: "))
+    note = " ".join(line.strip() for line in lines[start : start + 3])
+    assert f"note: {TYPO_NOTE}" in note
+
+
+def test_the_legend_describes_only_the_columns_shown() -> None:
+    for width, wide in ((80, False), (200, True)):
+        screen = _frame_text(width, 40)
+        header = next(line for line in screen if line.startswith("instance "))
+        legend = _frame_text(width, 40, legend=True)
+        keys = {line[:13].strip() for line in legend[1:-1]} - {""}
+        assert ("leader" in header.split()) == wide == ("leader" in keys)
+        assert ("P" in header.split()) == wide == ("P, ~" in keys)
+        for column in ("round", "age / W", "/min", "reg", "act", "rounds"):
+            assert column in header  # the bars: "participants, last N rounds", or shorter
+        assert {"round", "age / W", "/min", "reg / act", "participants", "committee"} <= keys
+        # Every meaning is whole: wrapped under its key, never cut.
+        assert not [line for line in legend if line.endswith("…")]
+        assert all(len(line) <= width for line in legend)
+
+
+@pytest.mark.parametrize("width", [40, 80, 200])
+def test_a_cut_never_splits_an_escape(width: int) -> None:
+    # Names, hosts and summaries of the hostile instance are cut to their columns: always
+    # between two escapes, so what shows of `\e]0;pwned\x07` is never a lone backslash.
+    lines = _frame_text(width, 50, ("note \x1b[2J [b]x[/b]",))
+    for line in lines:
+        for i, ch in enumerate(line):
+            if ch == "\\" and (i == 0 or line[i - 1] != "\\"):
+                assert ESCAPE.match(line, i), line
+    assert any("\\e]0;pwned" in line for line in lines)
+    assert any("note \\e[2J [b]x[/b]" in line for line in lines)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+def test_in_follow_at_80_columns_a_typo_says_which_instances_exist(
+    tmp_path: Path, captures: Captures
+) -> None:
+    from logwatch.simulate import Scenario
+
+    journal = captures.journal(Scenario("acme-mainnet", seed=1).start().rounds(5).lines(), "full")
+    follow = shlex.join(
+        [LOGWATCH, "follow", "acme-mainet", "-D", str(journal), "--since", "2026-11-25 UTC",
+         "--round-period", "2s"]
+    )  # fmt: skip
+    tmux = Tmux(tmp_path)
+    try:
+        keep = ["set-option", "-t", "dash", "remain-on-exit", "on"]
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "dash",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "sh",
+            "-c",
+            follow,
+            ";",
+            *keep,
+        )
+        screen = wait_for_text(tmux, "note: ")
+        words = " ".join(screen.split())
+        assert "no entries of instance 'acme-mainet' in the journal; it holds instances" in words
+        assert "holds instances acme-mainnet" in words
+        tmux("send-keys", "-t", "dash", "?")
+        legend = wait_for_text(tmux, "press ? again to go back")
+        assert "P, ~" not in legend and "leader       who" not in legend
+        tmux("send-keys", "-t", "dash", "q")
+        tmux.wait_for("#{pane_dead}")
     finally:
         tmux.kill()

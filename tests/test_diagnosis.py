@@ -103,12 +103,26 @@ def test_too_few_clients_for_a_round_is_min_participants(captures: Captures) -> 
     s = Scenario(clients=5).start().rounds(8).rounds(2, participants=2)
     stall = stall_of(captures, broken_rounds(s, 6, sealers=1).lines())
     assert stall["cause"] == "min_participants_unmet"
-    assert "participants falling (5 → 5 → 2)" in stall["summary"] or (
-        "participants falling" in stall["summary"]
-    )
+    assert "the aggregator forwards 1 client(s)' envelopes, fewer than the 5" in stall["summary"]
     assert {e["text"].split()[0] for e in stall["evidence"]} == {
         "forwarded_aggregate",
         "sealed_envelope",
+    }
+
+
+def test_every_step_of_a_round_but_its_finalization_is_a_stuck_committee(
+    captures: Captures,
+) -> None:
+    # Opened, aggregate forwarded and applied, partials submitted by every server, as many
+    # clients as ever: the committee does its part but the leader never finalizes.
+    s = Scenario(clients=5).start().rounds(10)
+    stall = stall_of(captures, broken_rounds(s, 6).lines())
+    assert stall["cause"] == "committee_stuck"
+    assert "3 server(s) submit partials, but none is finalized" in stall["summary"]
+    assert {e["text"].split()[0] for e in stall["evidence"]} >= {
+        "opening_round",
+        "applying_aggregate",
+        "submitted_partial",
     }
 
 

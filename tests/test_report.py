@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -221,8 +222,9 @@ def test_report_json_holds_the_incident(incident_journal: Path, tmp_path: Path) 
     leaders = acme["leaders"]
     assert leaders["seen"] == ["srv1", "srv2", "srv3"]
     assert leaders["now"] == "srv3"
+    # The first leader is no change; the failovers are, each a handover that split_brain
+    # held pending and let go.
     assert [(c["from"], c["to"]) for c in leaders["changes"]] == [
-        (None, "srv1"),
         ("srv1", "srv2"),
         ("srv2", "srv3"),
         ("srv3", "srv1"),
@@ -230,7 +232,7 @@ def test_report_json_holds_the_incident(incident_journal: Path, tmp_path: Path) 
         ("srv2", "srv3"),
     ]
     # Each change at the new leader's first `opening round` after the failover.
-    for change in leaders["changes"][1:]:
+    for change in leaders["changes"]:
         first = min(
             x.time_us
             for x in lines
@@ -266,6 +268,7 @@ def test_report_json_holds_the_incident(incident_journal: Path, tmp_path: Path) 
             "resolved_at": iso(first_full),
             "seconds": (first_full - zeros[1]) / US,
             "summary": by_alert["participants_zero"][0]["summary"],
+            "values": by_alert["participants_zero"][0]["values"],
         }
     ]
     (stall,) = by_alert["round_stall"]
@@ -283,12 +286,23 @@ def test_report_json_holds_the_incident(incident_journal: Path, tmp_path: Path) 
         iso(rival_at + W),
         7.0,
     )
+    # The rival report is a split episode of its own: srv3 and the leader it reported.
+    other = rival["values"]["other_leader"]
+    assert leaders["split_episodes"] == [
+        {
+            "from": iso(rival_at),
+            "to": iso(rival_at + W),
+            "fired_at": iso(rival_at),
+            "leaders": sorted([other, "srv3"]),
+            "changes": 0,
+        }
+    ]
 
     pre_fins = fins(lines, "preview-alpha")
     assert preview["rounds"]["finalized"] == 30
-    assert preview["leaders"]["changes"] == [
-        {"at": iso(simulate.DEFAULT_START_US + US), "from": None, "to": "srv1"}
-    ]
+    assert preview["leaders"]["changes"] == []
+    assert preview["leaders"]["split_episodes"] == []
+    assert preview["leaders"]["seen"] == ["srv1"]
     (pre_stall,) = [r for r in preview["alerts"] if r["alert"] == "round_stall"]
     assert pre_stall["firing_at"] == iso(pre_fins[-1].time_us + W)
     assert pre_stall["resolved_at"] is None  # still firing when the capture ends
@@ -349,31 +363,42 @@ def test_report_in_a_terminal(incident_journal: Path, tmp_path: Path, width: int
         (row,) = _rows(panel, "rounds")
         assert f"{rounds['finalized']} finalized, last {rounds['last']}" in row
         (row,) = _rows(panel, "rate")
-        assert "round period 2s" in row and "estimated" not in row
+        # Every rate says its window.
+        watched = held(inst["watch_s"], False)
+        assert f"{rounds['overall_per_min']:.1f}/min over the {watched} watched" in row
+        (row,) = _rows(panel, "round period")
+        assert row.split()[3] == "2s" and "estimated" not in row
         for alert in inst["alerts"]:
             firing = alert["firing_at"]
-            time_shown = clock(firing or alert["pending_at"])
-            for_shown = (
-                held(alert["seconds"], alert["resolved_at"] is None) if firing else "pending"
-            )
+            # A held alert says when it began and when it fired.
+            since_shown = clock(alert["pending_at"] or firing)
+            firing_shown = clock(firing) if firing else "pending"
+            for_shown = held(alert["seconds"], alert["resolved_at"] is None) if firing else "-"
+            # The since column is there when some alert of the instance was held.
+            held_any = any(a["pending_at"] for a in inst["alerts"])
+            shown = [alert["alert"], *([since_shown] if held_any else []), firing_shown, for_shown]
             matches = [
                 row
                 for row in _rows(panel, alert["alert"])
-                if row.split()[1:4] == [alert["alert"], time_shown, for_shown]
+                if row.split()[1:][: len(shown)] == shown
             ]
             assert len(matches) == 1, (alert, panel)
-            summary = matches[0].split(for_shown, 1)[1].rstrip("│ ")
+            summary = matches[0].split(f" {for_shown} ", 1)[1].rstrip("│ ")
             if width == 200:
                 assert summary.strip() == alert["summary"]
             else:
                 assert alert["summary"].startswith(summary.strip().rstrip("…"))
 
     acme, preview = panels["acme-mainnet"], panels["preview-alpha"]
-    assert _rows(acme, "round_stall")[0].split()[2:4] == ["10:01:53.400", "35.0s"]
+    assert _rows(acme, "round_stall")[0].split()[2:5] == ["10:01:53.400", "10:01:53.400", "35.0s"]
     assert _rows(preview, "round_stall")[0].split()[2:4] == ["10:01:07.400", "5m29s+"]
-    assert "srv1, srv2, srv3  (5 changes)" in _rows(acme, "leaders")[0]
+    assert "srv1, srv2, srv3  (5 changes, 1 split episode)" in _rows(acme, "leaders")[0]
     assert "srv1  (no change)" in _rows(preview, "leaders")[0]
-    assert any(line.startswith("│ (+1 earlier)") for line in acme)
+    assert not any(line.startswith("│ (+") for line in acme)  # 5 changes, 5 shown
+    (episode,) = [line for line in acme if line.startswith("│ split episode")]
+    episode = acme[acme.index(episode) + 1]
+    (split,) = report["instances"][0]["leaders"]["split_episodes"]
+    assert episode.split()[1:3] == [clock(split["from"]), clock(split["to"])]
     # The participants line covers the whole capture, the empty rounds (·) included,
     # with its range on the same line.
     (spark,) = _rows(acme, "participants")
@@ -392,7 +417,7 @@ def test_the_report_notes_an_estimated_period(incident_journal: Path, tmp_path: 
     pane = in_tmux(tmp_path, [LOGWATCH, "replay", str(incident_journal), "--report"], 80)
     assert_well_formed(pane, 80)
     for panel in pane.panels().values():
-        assert "round period 2s (estimated)" in _rows(panel, "rate")[0]
+        assert "2s (estimated from the rounds seen)" in _rows(panel, "round period")[0]
     notes = [line for line in pane.lines if line.startswith("note: ")]
     assert [n.split(":")[1].strip() for n in notes] == ["acme-mainnet", "preview-alpha"]
     assert all("round period estimated at 2s" in n for n in notes)
@@ -434,9 +459,10 @@ def test_a_hostile_host_is_shown_escaped(hostile_export: Path, tmp_path: Path, w
     assert pane.title != "pwned"
     assert_well_formed(pane, width)
     panel = pane.panels()["x"]
-    assert f"{HOSTILE_HOST_SHOWN}  (no change)" in _rows(panel, "leaders")[0]
-    (change,) = [line for line in panel if line.startswith("│ 10:00:01.000 ")]
-    assert change.split()[2:4] == ["-", HOSTILE_HOST_SHOWN.split(maxsplit=1)[0]]
+    assert f"{HOSTILE_HOST_SHOWN}  (no change, 1 split episode)" in _rows(panel, "leaders")[0]
+    # The rival report is a split episode; its leaders' names are shown escaped too.
+    (episode,) = [line for line in panel if line.startswith("│ 10:00:09.")]
+    assert HOSTILE_HOST_SHOWN[:20] in episode
     (rival,) = _rows(panel, "split_brain")
     assert "rival group leader detected by" in rival
     if width == 200:
@@ -477,7 +503,7 @@ def test_a_long_flapping_capture_says_what_the_report_left_out(
     assert inst["alerts_dropped"] + 2 * len(inst["alerts"]) == 2 * 259
     text = cli("replay", str(path), "--report", *RULES, home=tmp_path)
     assert f"{inst['alerts_dropped']} earlier transitions not kept" in text
-    assert text.count("round_regression ") == len(inst["alerts"])
+    assert text.count("│ round_regression ") == len(inst["alerts"])
 
 
 def test_a_piped_report_wraps_instead_of_cutting() -> None:
@@ -498,3 +524,15 @@ def test_a_piped_report_wraps_instead_of_cutting() -> None:
     assert "rival group leader detected by srv1: other leader 6c26981910 (term 1)" in " ".join(
         cells.split()
     )
+
+
+def test_the_text_says_what_is_not_known_in_words(tmp_path: Path) -> None:
+    # One round: no period to estimate, no gap between rounds; words, never Python's.
+    path = tmp_path / "one.export"
+    lines = Scenario("acme-mainnet", clients=1, seed=16).start().rounds(1).silence(5).lines()
+    path.write_bytes(simulate.export_bytes(lines, "full"))
+    text = cli("replay", str(path), "--report", home=tmp_path)
+    assert "round period  not known (too few rounds to estimate it)" in text
+    assert re.search(r"rate +\d+\.\d/min over the \d+\.\ds watched", text)
+    for python in ("None", "unknown (estimated)", "1 participants"):
+        assert python not in text

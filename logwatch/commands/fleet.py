@@ -57,19 +57,24 @@ def start_fleet(
     resend_s: float,
     names: Sequence[str],
     settings: RuleSettings,
+    runbook_base: str | None = None,
 ) -> Fleet | None:
     """Starts what the options ask for (None: neither); UsageError for a bad address, a
-    port in use or a URL that is not http(s), before anything is left running."""
+    port in use or a URL that is not http(s), before anything is left running.
+    runbook_base: the config's, for the alerts' absolute runbook_url."""
     if metrics is None and not alertmanagers:
         return None
-    from logwatch.sinks.alertmanager import AlertmanagerSink, validate_url
+    from logwatch.sinks.alertmanager import RUNBOOK_BASE, AlertmanagerSink, validate_url
     from logwatch.sinks.metrics import Publisher, parse_address, serve
 
     if metrics is not None:
         parse_address(metrics)
     for url in alertmanagers:
         validate_url(url)
-    alertmanager = AlertmanagerSink(alertmanagers, resend_s=resend_s) if alertmanagers else None
+    alertmanager = None
+    if alertmanagers:
+        runbook = runbook_base or RUNBOOK_BASE
+        alertmanager = AlertmanagerSink(alertmanagers, resend_s=resend_s, runbook_base=runbook)
     publisher = server = None
     if metrics is not None:
         publisher = Publisher(tuple(names), settings.fallback_window_s)

@@ -149,6 +149,7 @@ class FollowRun:
             options.alertmanager_resend_s,
             names,
             settings,
+            self.reading.config.runbook_base,
         )
         self.source: LiveSource
         try:
@@ -268,7 +269,9 @@ class FollowRun:
             self.host_time.arrival_us = now
             self.driver.tick(now - LATENESS_US)
         if self.on_tick is not None:
-            self.on_tick(self.engine, now)
+            # Until live, time is the entries' (a capture piped in): ages count from it.
+            shown_at = now if self.live else (self.engine.now_us or now)
+            self.on_tick(self.engine, shown_at)
         if self.dashboard is not None and self.dashboard.take_keys():
             return False  # q
         if self.store is not None and now - self._last_save_us >= CURSOR_SAVE_US:

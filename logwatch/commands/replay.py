@@ -17,6 +17,7 @@ from logwatch.run.driver import Driver, Shown
 from logwatch.run.replay_plan import ReplayPlan
 from logwatch.sinks import Sink
 from logwatch.sinks.json_output import JsonLinesSink, dumps
+from logwatch.sinks.report_history import ReportHistory
 from logwatch.sinks.text_output import TextSink
 from logwatch.times import format_time, is_relative
 
@@ -66,10 +67,17 @@ def run_replay(
     offsets = None if plan.piped else plan.first_look(settings.clock_tolerance_us)
     engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets))
     engine.expect(reading.selection.instances or ())
-    sink: Sink = _Discard()
-    if not report:
+    # The report draws rounds and who led over time: its history takes rounds and events.
+    history = ReportHistory(offsets) if report else None
+    sink: Sink
+    if history is not None:
+        sink, shown = history, Shown(rounds=True)
+    else:
         sink = JsonLinesSink(sys.stdout) if output == "json" else TextSink(sys.stdout)
-    driver = Driver(engine, sink, shown=Shown.parse(events))
+        shown = Shown.parse(events)
+    driver = Driver(engine, sink, shown=shown)
+    if history is not None:
+        driver.on_event = history.take
     driver.take(plan.steps(driver.tally, offsets))
     driver.finish()
 
@@ -88,7 +96,8 @@ def run_replay(
             "since": _at(reading.selection.since_us),
             "until": _at(reading.selection.until_us),
         }
-        _print_report(engine, tally, notes, output, window)
+        assert history is not None
+        _print_report(engine, tally, notes, output, window, history, reading.config.runbook_base)
         return 0
     summary: dict[str, Any] = engine.summary().to_json()
     summary.update(tally.to_json())
@@ -96,16 +105,6 @@ def run_replay(
     summary["notes"] = notes
     sink.close(summary)
     return 0
-
-
-class _Discard:
-    """The sink of a run that prints a report instead of lines."""
-
-    def emit(self, output: object) -> None:
-        return None
-
-    def close(self, summary: object) -> None:
-        return None
 
 
 def _notes(engine: Engine, settings: RuleSettings) -> list[str]:
@@ -150,18 +149,29 @@ def _at(us: int | None) -> str | None:
 
 
 def _print_report(
-    engine: Engine, tally: Tally, notes: list[str], output: str, window: dict[str, str | None]
+    engine: Engine,
+    tally: Tally,
+    notes: list[str],
+    output: str,
+    window: dict[str, str | None],
+    history: ReportHistory,
+    runbook_base: str | None,
 ) -> None:
     from logwatch.report_content import build_report
 
-    content = build_report(engine.instances(), tally, notes)
+    content = build_report(engine.instances(), tally, notes, history)
     content["window"] = window
     if output == "json":
         print(dumps(content))
+        return
+    if output == "html":
+        from logwatch.sinks.html_report import render_html
+
+        sys.stdout.write(render_html(content, runbook_base=runbook_base))
         return
     from rich.console import Console
 
     from logwatch.sinks.report import render_report
 
     console = Console(highlight=False)
-    render_report(content, console, whole=not console.is_terminal)
+    render_report(content, console, whole=not console.is_terminal, runbook_base=runbook_base)

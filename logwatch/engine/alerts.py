@@ -28,12 +28,14 @@ SEVERITY: Final[Mapping[str, Severity]] = {
     NO_DATA: "warning",
 }
 
-INHIBITED_BY: Final[Mapping[str, str]] = {
-    PARTICIPANTS_LOW: PARTICIPANTS_ZERO,
-    AGGREGATOR_SILENT: ROUND_STALL,
+INHIBITED_BY: Final[Mapping[str, tuple[str, ...]]] = {
+    AGGREGATOR_SILENT: (ROUND_STALL,),
+    PARTICIPANTS_ZERO: (ROUND_STALL,),
+    PARTICIPANTS_LOW: (ROUND_STALL, PARTICIPANTS_ZERO),
 }
-"""An alert held back while the one that explains it fires (Alertmanager's inhibit rules):
-no forwarded aggregate is no news while no round finalizes at all."""
+"""Alerts held back while one that explains them is pending or firing (Alertmanager's
+inhibit rules): one page per incident. No forwarded aggregate, or too few participants,
+is no news while no round finalizes at all; too few is no news while there are none."""
 
 AlertStatus = Literal["inactive", "pending", "firing"]
 

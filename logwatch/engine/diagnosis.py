@@ -1,14 +1,22 @@
 """Why rounds stopped: the zipnet operator page's three causes of a stall, told from the logs.
 
-A stall has three usual causes: the committee is stuck, the aggregator is down, or
-too few clients take part for a round (min_participants). Each leaves its marks in
-what the instance wrote since its last finalized round: `StallEvidence` keeps them,
-bounded, and `diagnose` names the cause they point to, with the lines that show it,
-or `unknown` when they point nowhere or in two directions at once.
+A stall has three usual causes, each with its marks in what the instance wrote since
+its last finalized round:
+
+- the committee is stuck: the leader opens rounds, aggregates are forwarded and applied,
+  partials are submitted, and nothing is finalized (or a rival leader, failed heartbeats,
+  a step of the round that never comes);
+- the aggregator is down: clients seal envelopes, nothing is forwarded;
+- too few clients take part (min_participants): the aggregator forwards fewer clients'
+  envelopes than recent rounds had.
+
+`StallEvidence` keeps the marks, bounded, and `diagnose` names the cause they point to,
+with the lines that show it, or `unknown` when they point nowhere or two ways at once.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from collections.abc import Iterable
 from typing import Final, NamedTuple
@@ -51,14 +59,16 @@ class Diagnosis(NamedTuple):
 
 class StallEvidence:
     """What an instance wrote since its last finalized round, per kind of line: how many,
-    from which hosts (at most 64), and the last few lines."""
+    from which hosts (at most 64), and the last few lines; and how many clients' envelopes
+    the last forwarded aggregate held."""
 
-    __slots__ = ("_counts", "_hosts", "_lines")
+    __slots__ = ("_counts", "_hosts", "_lines", "forwarded_clients")
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
         self._hosts: dict[str, set[str]] = {}
         self._lines: dict[str, deque[Evidence]] = {}
+        self.forwarded_clients: int | None = None
 
     def note(self, event: Event) -> None:
         name = event.name
@@ -73,12 +83,16 @@ class StallEvidence:
         if lines is None:
             lines = self._lines[name] = deque(maxlen=LINES_KEPT)
         lines.append(Evidence(event.time_us, host, _text(name, event.fields.items())))
+        clients = event.fields.get("clients")
+        if name == "forwarded_aggregate" and isinstance(clients, int):
+            self.forwarded_clients = clients
 
     def clear(self) -> None:
         """A round finalized: the evidence starts over."""
         self._counts.clear()
         self._hosts.clear()
         self._lines.clear()
+        self.forwarded_clients = None
 
     def count(self, name: str) -> int:
         return self._counts.get(name, 0)
@@ -95,18 +109,33 @@ def diagnose(evidence: StallEvidence, recent_participants: Iterable[int | None])
     """The cause the evidence points to (see the module's docstring)."""
     ev = evidence
     causes: list[Diagnosis] = []
+    sealed = ev.count("sealed_envelope")
+    forwarded = ev.count("forwarded_aggregate")
+    recent = [p for p in recent_participants if p is not None][-5:]
+    usual = round(statistics.median(recent)) if recent else None
+    few = ev.forwarded_clients
+    too_few = forwarded and few is not None and usual is not None and few < usual
     committee: list[str] = []
     if ev.count("rival_leader"):
         committee.append("a rival leader was reported")
     if ev.count("heartbeat_failed"):
         committee.append(f"heartbeats failed ({ev.hosts('heartbeat_failed')} server(s))")
-    forwarded = ev.count("forwarded_aggregate")
     if ev.count("opening_round") and forwarded and not ev.count("applying_aggregate"):
         committee.append("the leader opens rounds and aggregates are forwarded, none applied")
     if ev.count("applying_aggregate") and not ev.count("submitted_partial"):
         committee.append("aggregates are applied but no server submits its partial")
     if ev.count("submitted_partial") and not ev.count("opening_round"):
         committee.append("servers submit partials of a round no leader opened")
+    if (
+        not too_few
+        and ev.count("opening_round")
+        and ev.count("applying_aggregate")
+        and ev.count("submitted_partial")
+    ):
+        committee.append(
+            f"the leader opens rounds and applies aggregates and {ev.hosts('submitted_partial')} "
+            "server(s) submit partials, but none is finalized"
+        )
     if committee:
         causes.append(
             Diagnosis(
@@ -121,7 +150,6 @@ def diagnose(evidence: StallEvidence, recent_participants: Iterable[int | None])
                 ),
             )
         )
-    sealed = ev.count("sealed_envelope")
     if sealed and not forwarded:
         causes.append(
             Diagnosis(
@@ -131,15 +159,13 @@ def diagnose(evidence: StallEvidence, recent_participants: Iterable[int | None])
                 ev.lines("sealed_envelope", "opening_round"),
             )
         )
-    if sealed and forwarded and not committee:
-        recent = [p for p in recent_participants if p is not None][-3:]
-        falling = len(recent) >= 2 and recent[-1] < recent[0]
-        trend = f", participants falling ({' → '.join(map(str, recent))})" if falling else ""
+    if too_few and not committee:
+        trend = f" ({' → '.join(map(str, recent[-3:]))})" if len(recent) >= 2 else ""
         causes.append(
             Diagnosis(
                 MIN_PARTICIPANTS,
-                f"the aggregator forwards and {ev.hosts('sealed_envelope')} client(s) seal, "
-                f"but no round completes{trend}",
+                f"the aggregator forwards {few} client(s)' envelopes, fewer than the {usual} "
+                f"of recent rounds{trend}",
                 ev.lines("forwarded_aggregate", "sealed_envelope"),
             )
         )

@@ -32,21 +32,21 @@ class Rule:
     no need); `on_timer` looks at time `at_us`. Each returns at most one transition.
     `deadline` and `waits_for_entry` change nothing.
 
-    inhibitor: the alert that, while firing, holds this one back (it explains it).
+    inhibitors: the alerts that, while pending or firing, hold this one back (they
+        explain it).
     """
 
-    __slots__ = ("alert", "inhibitor", "settings")
+    __slots__ = ("alert", "inhibitors", "settings")
 
     def __init__(self, alert: Alert, settings: RuleSettings) -> None:
         self.alert = alert
         self.settings = settings
-        self.inhibitor: Alert | None = None
+        self.inhibitors: tuple[Alert, ...] = ()
 
     def held_back(self) -> bool:
-        """Whether the rule must not start its alert now: its inhibitor fires (one already
-        active goes on, and resolves as usual)."""
-        inhibitor = self.inhibitor
-        return inhibitor is not None and inhibitor.firing and not self.alert.active
+        """Whether the rule must not start its alert now: an inhibitor is pending or
+        firing (one already active goes on, and resolves as usual)."""
+        return not self.alert.active and any(i.active for i in self.inhibitors)
 
     def waits_for_entry(self, st: InstanceState, now_us: int) -> bool:
         """Whether only a new entry of the instance can bring this rule a deadline."""
@@ -272,8 +272,10 @@ class ParticipantsLow(Rule):
 
 
 class AggregatorSilent(Rule):
-    """No forwarded aggregate for W while the instance otherwise writes (an entry within W);
-    the next forwarded aggregate resolves."""
+    """No forwarded aggregate for W while the instance otherwise writes (an entry within W)
+    and rounds go on without it; the next forwarded aggregate resolves. When rounds stopped
+    with the aggregator, round_stall comes first and names the cause: this one is held back
+    (one page per incident)."""
 
     __slots__ = ("_reference_us",)
 
@@ -309,7 +311,12 @@ class AggregatorSilent(Rule):
         if self.alert.active or not armed or not st.entries_seen:
             return None, False
         window = st.rule_window_us()
-        due = max(st.aggregator_reference_us() + window, now_us)
+        due = st.aggregator_reference_us() + window
+        if not st.rounds_went_on_without_aggregate():
+            # Rounds stopped with the aggregator: the stall, due about as soon, says why
+            # (aggregator down); this one waits for it and is then held back.
+            due = max(due, st.stall_reference_us() + window)
+        due = max(due, now_us)
         if due == now_us and st.last_entry_us + window // 2 <= due:
             return None, True
         return due, False
@@ -416,9 +423,7 @@ def instance_rules(instance: str, settings: RuleSettings) -> tuple[Rule, ...]:
     rules = tuple(kind(Alert(name, instance), settings) for name, kind in kinds)
     by_name = {rule.alert.name: rule.alert for rule in rules}
     for rule in rules:
-        inhibitor = INHIBITED_BY.get(rule.alert.name)
-        if inhibitor is not None:
-            rule.inhibitor = by_name[inhibitor]
+        rule.inhibitors = tuple(by_name[name] for name in INHIBITED_BY.get(rule.alert.name, ()))
     return rules
 
 

@@ -157,6 +157,14 @@ class InstanceState:
             return self.watch_start_us
         return max(self.watch_start_us, self.last_forwarded_us)
 
+    def rounds_went_on_without_aggregate(self) -> bool:
+        """Whether a round was finalized that the aggregator did not forward (a round
+        number past its last forwarded one): rounds go on, the aggregator does not."""
+        last, forwarded = self.last_round, self.last_forwarded_round
+        if last is None:
+            return False
+        return forwarded is None or last > forwarded
+
     def leaders_within(self, now_us: int) -> list[tuple[int, str]]:
         """(last leader-only time, host) of hosts acting as leader in the last W, latest first."""
         after = now_us - self.rule_window_us()

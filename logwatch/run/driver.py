@@ -36,7 +36,8 @@ class Driver:
 
     hush_before_us: what entries stamped before this cause changes state but is not
         shown (a follow's warm-up on the recent past); None: everything is shown.
-    on_event: called with every matched event (the metrics count them).
+    on_event: called with every matched event, after what the engine made of it went out
+        (the metrics count them; the report's history places them among the alerts).
     """
 
     def __init__(
@@ -72,9 +73,9 @@ class Driver:
                 outputs = engine.observe(record.instance, record.time_us, record.role, record.host)
                 self._emit(outputs, record.time_us)
                 continue
+            self._emit(engine.feed(event), record.time_us)  # feeding counts as observing
             if self.on_event is not None:
                 self.on_event(event)
-            self._emit(engine.feed(event), record.time_us)  # feeding counts as observing
             if self.shown.events and not self._hushed(record.time_us):
                 self.sink.emit(EventLine(event))
 

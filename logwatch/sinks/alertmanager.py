@@ -44,7 +44,8 @@ TIMEOUT_S = 10.0
 BACKOFF_FIRST_S = 1.0
 RUNBOOK_BASE = "docs/alerts.md"
 """Where the runbook of each alert is, as `RUNBOOK_BASE#alertname` (docs/alerts.md in the
-logwatch repository, one section per alert)."""
+logwatch repository, one section per alert), until the config's `runbook_base` names
+the operator's copy (an absolute URL)."""
 
 
 @dataclass(frozen=True, slots=True)

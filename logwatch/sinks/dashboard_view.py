@@ -12,7 +12,8 @@ from rich.text import Text
 from logwatch.engine.outputs import AlertTransition
 from logwatch.engine.rules import human
 from logwatch.engine.views import ActiveAlert, InstanceView, ServerView
-from logwatch.escape import escape_text
+from logwatch.sinks.dashboard_legend import legend
+from logwatch.sinks.dashboard_text import fit, visible, wrap
 from logwatch.sinks.report import SEVERITY_STYLE, sparkline
 from logwatch.times import US, format_time
 from logwatch.view_facts import has_entries
@@ -20,7 +21,7 @@ from logwatch.view_facts import has_entries
 RECENT_TRANSITIONS = 20
 WIDE = 120  # from this width on, the rounds table adds P, the round count and the leader
 ALERT_FIXED = (4, 17, 13)  # sev, alert and state columns of the alerts table
-NAME_LIMIT = 256  # escape at most this much of a name: a 1 MiB host name costs nothing
+NOTE_LINES = 3  # a note wraps to this many lines at most (the typo hint ends with the names)
 SEVERITY_RANK = {"critical": 0, "warning": 1}
 STATE_STYLE = {"leader": "bold green", "follower": "green", "silent": "yellow"}
 STATE_WORD = {"leader": "★ leader", "follower": "follower", "silent": "silent"}
@@ -43,9 +44,22 @@ class Frame:
     legend: bool = False
 
 
-def _safe(value: str, style: str = "") -> Text:
-    # Text never parses markup; escape_text makes control, escape and bidi characters visible.
-    return Text(escape_text(value, limit=NAME_LIMIT), style=style)
+def _safe(value: str, style: str = "", width: int | None = None) -> Text:
+    # Text never parses markup; visible() makes control, escape and bidi characters visible,
+    # and fit() cuts between escapes, never inside one.
+    text = visible(value)
+    return Text(text if width is None else fit(text, width), style=style)
+
+
+def _note_lines(note: str, width: int) -> list[Text]:
+    """A note in whole words over up to NOTE_LINES lines: the end of the typo hint (the
+    instances the journal holds) is its useful part."""
+    head = "note: "
+    parts = wrap(visible(note), max(8, width - len(head)), NOTE_LINES)
+    return [
+        Text(head if i == 0 else " " * len(head), style="dim") + Text(part)
+        for i, part in enumerate(parts)
+    ]
 
 
 def _table(columns: Sequence[Column], rows: Sequence[Sequence[str | Text]]) -> list[Text]:
@@ -145,7 +159,7 @@ def _host_columns(hosts: list[str], room: int) -> HostColumns:
     """Words (`★ leader`) when every host fits, else marks (`★ ● ○`), else as many hosts as
     fit and a `+N` column counting the rest's leaders and silent ones. Names too long for
     their column lose what they all share, which is what truncation would keep."""
-    full = [escape_text(h, NAME_LIMIT) for h in hosts]
+    full = [visible(h) for h in hosts]
     short = _distinct(full)
     cols: list[tuple[str, str, int]] = []
     for words, low, high in ((True, 8, 18), (False, 3, 10), (False, 3, 6)):
@@ -175,7 +189,7 @@ class Layout:
     def __init__(self, frame: Frame, width: int, height: int) -> None:
         self.frame, self.width = frame, width
         views = frame.views
-        self.names = {v.instance: escape_text(v.instance, NAME_LIMIT) for v in views}
+        self.names = {v.instance: visible(v.instance) for v in views}
         longest = max((cell_len(name) for name in self.names.values()), default=8)
         self.name_w = max(9, min(longest, 28 if width >= WIDE else 16))
         self.alerts = sorted(
@@ -187,7 +201,7 @@ class Layout:
         self.summary_w = max(1, _rest(width, *ALERT_FIXED, self.name_w))
         # A summary wraps rather than losing its end (host names come last), up to 3 lines.
         lines_of = [
-            min(3, max(1, -(-cell_len(escape_text(a.summary, NAME_LIMIT)) // self.summary_w)))
+            min(3, max(1, -(-cell_len(visible(a.summary)) // self.summary_w)))
             for _, a in self.alerts
         ]
         self.alert_lines = lines_of
@@ -211,17 +225,26 @@ class Layout:
         self.shown = sorted(chosen, key=lambda v: v.instance)
         self.hidden = n - shown
         rest = spare - needed(shown, alert_rows)
+        # Notes come before recent transitions: the typo hint says which instances exist.
+        self.note_lines: list[Text] = []
+        self.note_rows = 0
+        for note in frame.notes:
+            lines = _note_lines(note, width)
+            if len(self.note_lines) + len(lines) > rest:
+                break
+            self.note_lines += lines
+            self.note_rows += 1
+        rest -= len(self.note_lines)
         self.recent_rows = min(len(frame.recent), max(0, rest - 1), 12)
         rest -= self.recent_rows + (1 if self.recent_rows else 0)
-        self.note_rows = min(len(frame.notes), max(0, rest))
-        self.gaps = rest - self.note_rows >= 3  # a blank line between sections when there is room
+        self.gaps = rest >= 3  # a blank line between sections when there is room
         hosts = sorted({s.host for v in self.shown for s in v.servers})
         self.hosts = _host_columns(hosts, width - self.name_w)
 
     def name(self, view: InstanceView) -> Text:
         rank = _rank(view)
         style = "bold red" if rank == 0 else "yellow" if rank == 1 else "bold"
-        return Text(self.names[view.instance], style=style)
+        return Text(fit(self.names[view.instance], self.name_w), style=style)
 
 
 def render(frame: Frame, width: int, height: int) -> list[Text]:
@@ -230,7 +253,7 @@ def render(frame: Frame, width: int, height: int) -> list[Text]:
     gap = [Text()] if lay.gaps else []
     lines = [_header(lay)]
     if frame.legend:
-        lines += _legend(frame)[: max(0, height - 2)]
+        lines += legend(frame, width, wide=width >= WIDE)[: max(0, height - 2)]
         lines.append(_footer(lay))
         for line in lines:
             line.truncate(width, overflow="ellipsis")
@@ -243,7 +266,7 @@ def render(frame: Frame, width: int, height: int) -> list[Text]:
     lines += gap + _alerts(lay)
     if lay.recent_rows:
         lines += gap + _recent(lay)
-    lines += [Text("note: ", style="dim") + _safe(n) for n in frame.notes[: lay.note_rows]]
+    lines += lay.note_lines
     lines.append(_footer(lay))
     for line in lines:
         line.truncate(width, overflow="ellipsis")
@@ -290,7 +313,7 @@ def _age_text(view: InstanceView, now_us: int) -> Text:
 def _leaders(view: InstanceView) -> Text:
     """The leader; during a split-brain every host that acted as leader in W, in red."""
     if len(view.leaders_in_window) >= 2:
-        return Text(escape_text(", ".join(view.leaders_in_window), NAME_LIMIT), style="bold red")
+        return Text(visible(", ".join(view.leaders_in_window)), style="bold red")
     return _safe(view.leader or "-", "" if view.leader else "dim")
 
 
@@ -341,7 +364,9 @@ def _rounds(lay: Layout) -> list[Text]:
         if wide:
             period = "?" if v.round_period_s is None else _span(v.round_period_s)
             period += "~" if v.round_period_estimated and v.round_period_s is not None else ""
-            row += [period, str(v.rounds_finalized), _leaders(v)]
+            leaders = _leaders(v)
+            leaders.plain = fit(leaders.plain, leader_w)
+            row += [period, str(v.rounds_finalized), leaders]
         row += [str(v.clients_registered), str(v.clients_active), _participants(v, spark_w)]
         rows.append(row)
     lines = _table(columns, rows)
@@ -359,7 +384,7 @@ def _committee(lay: Layout) -> list[Text]:
     if not cols.shown and not cols.hidden:
         return [Text("committee: no server seen yet", style="dim")]
     columns: list[Column] = [("committee", lay.name_w, "left")]
-    columns += [(Text(label), w, "left") for _, label, w in cols.shown]
+    columns += [(Text(fit(label, w)), w, "left") for _, label, w in cols.shown]
     if cols.hidden:
         columns.append((f"+{len(cols.hidden)}", 6, "left"))
     now, fallback = lay.frame.now_us, lay.frame.fallback_window_s
@@ -402,7 +427,7 @@ def _alerts(lay: Layout) -> list[Text]:
         held = _age((lay.frame.now_us - _held_since(view, a)) / US)
         sev = "CRIT" if a.severity == "critical" else "WARN"
         state = Text(f"{a.state} {held}", style=style)
-        parts = _wrap(escape_text(a.summary, NAME_LIMIT), lay.summary_w, count)
+        parts = [Text(part) for part in wrap(visible(a.summary), lay.summary_w, count)]
         rows.append([Text(sev, style), _safe(a.alert, style), lay.name(view), state, parts[0]])
         rows += [["", "", "", "", part] for part in parts[1:]]
     lines = _table(columns, rows)
@@ -420,7 +445,16 @@ def _recent(lay: Layout) -> list[Text]:
         style = SEVERITY_STYLE[t.severity] if t.state == "firing" else "dim"
         style = "green" if t.state == "resolved" else style
         at = format_time(t.at_us)[11:19]
-        rows.append([at, Text(t.state, style), _safe(t.alert), _safe(t.instance), _safe(t.summary)])
+        widths = [w for _, w, _ in columns]
+        rows.append(
+            [
+                at,
+                Text(t.state, style),
+                _safe(t.alert, width=widths[2]),
+                _safe(t.instance, width=widths[3]),
+                _safe(t.summary, width=widths[4]),
+            ]
+        )
     return [Text("recent transitions", style="bold dim"), *_table(columns, rows)[1:]]
 
 
@@ -434,46 +468,3 @@ def _footer(lay: Layout) -> Text:
         out.append(" · ★ leader ● follower ○ silent")
     out.append(" · ? legend · q quit")
     return out
-
-
-def _wrap(text: str, width: int, most: int) -> list[Text]:
-    """`text` in at most `most` lines of `width` cells, at spaces where it can; the last
-    line is cut with an ellipsis only when even that is not enough."""
-    lines: list[str] = []
-    rest = text
-    while rest and len(lines) < most - 1 and cell_len(rest) > width:
-        cut = rest.rfind(" ", 0, width + 1)
-        cut = cut if cut > width // 2 else width
-        lines.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    lines.append(rest)
-    return [Text(line) for line in lines]
-
-
-def _legend(frame: Frame) -> list[Text]:
-    """What the columns and colours mean, in words, with this frame's P and W."""
-    known = [v for v in frame.views if v.round_period_s is not None and v.window_s is not None]
-    if known:
-        p = _span(known[0].round_period_s or 0)
-        w = _span(known[0].window_s or 0)
-    else:
-        p, w = "P", f"W ({_span(frame.fallback_window_s)} until P is known)"
-    words = [
-        ("legend", "press ? again to go back, q to quit"),
-        ("round", "the last round finalized"),
-        ("age / W", "time since the last round finalized, against W = 3P + D"),
-        ("", f"green: on time, within one round period ({p})"),
-        ("", f"yellow: late, over one round period ({p})"),
-        ("", f"red: stalled, no round for W ({w})"),
-        ("no entries", "a named instance of which nothing was read (a typo? see stderr)"),
-        ("/min", "rounds finalized in the last minute"),
-        ("P, ~", "the round period; ~ when estimated from the rounds seen"),
-        ("leader", "who finalized the last round; during a split-brain every leader, in red"),
-        ("reg / act", "clients registered / clients active in the last W"),
-        ("participants", "client envelopes per round, one bar per round for the last N"),
-        ("", "rounds (the header says N), then the latest round's count"),
-        ("committee", "★ leader: opened or finalized a round in the last W"),
-        ("", "● follower: wrote in the last W; ○ silent: nothing in the last W"),
-        ("alerts", "CRIT pages, WARN tells; pending waits for its hold time (docs/alerts.md)"),
-    ]
-    return [Text(f"{k:<13}", style="bold") + Text(v) for k, v in words]

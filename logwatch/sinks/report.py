@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from logwatch.config import runbook_url
 from logwatch.escape import escape_text
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -73,17 +74,60 @@ def _short_time(at: str | None) -> str:
     return at[11:23]
 
 
+def _period_text(rounds: dict[str, Any]) -> str:
+    period = rounds.get("period_s")
+    if period is None:
+        return "not known (too few rounds to estimate it)"
+    if rounds.get("period_estimated"):
+        return f"{period:g}s (estimated from the rounds seen)"
+    return f"{period:g}s"
+
+
+def _rate_text(inst: dict[str, Any]) -> str:
+    """Every rate with its window: over the whole watch, and over its last 10 minutes."""
+    rounds, watched = inst["rounds"], inst.get("watch_s", 0.0)
+    text = f"{rounds.get('overall_per_min', 0):.1f}/min over the {_duration(watched)} watched"
+    window = rounds.get("rate_window_s", 0.0)
+    if window and window < watched:
+        text += f", {rounds.get('rate_per_min', 0):.1f}/min in the last {_duration(window)}"
+    return text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _leader_facts(leaders: dict[str, Any]) -> Text:
+    changed = len(leaders["changes"]) + leaders.get("changes_dropped", 0)
+    episodes = len(leaders.get("split_episodes", [])) + leaders.get("split_episodes_dropped", 0)
+    words = [_plural(changed, "change") if changed else "no change"]
+    if episodes:
+        words.append(_plural(episodes, "split episode"))
+    return _safe(", ".join(leaders["seen"]) or "-") + Text(f"  ({', '.join(words)})")
+
+
+def _alert_times(a: dict[str, Any]) -> tuple[str, str, str]:
+    """(since, firing, for): when it began (pending since, for a held alert), when it
+    fired, and for how long (`+`: still firing at the end)."""
+    since = _short_time(a.get("pending_at") or a.get("firing_at"))
+    if not a.get("firing_at"):
+        return since, "pending", "-"
+    held = _duration(a.get("seconds")) + ("+" if a.get("resolved_at") is None else "")
+    return since, _short_time(a["firing_at"]), held
+
+
 def _instance_panel(inst: dict[str, Any], width: int, whole: bool = False) -> Panel:
     rounds = inst["rounds"]
-    period = rounds.get("period_s")
-    period_text = "unknown" if period is None else f"{period:g}s"
-    if rounds.get("period_estimated"):
-        period_text += " (estimated)"
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
-    facts.add_row("rounds", f"{rounds['finalized']} finalized, last {rounds.get('last', '-')}")
-    facts.add_row("rate", f"{rounds.get('rate_per_min', 0):.1f}/min, round period {period_text}")
+    last = rounds.get("last")
+    facts.add_row(
+        "rounds",
+        f"{rounds['finalized']} finalized" + ("" if last is None else f", last {last}"),
+    )
+    facts.add_row("rate", _rate_text(inst))
+    facts.add_row("round period", _period_text(rounds))
     gap = rounds.get("longest_gap")
     if gap:
         facts.add_row(
@@ -91,10 +135,7 @@ def _instance_panel(inst: dict[str, Any], width: int, whole: bool = False) -> Pa
             Text(f"{_duration(gap['seconds'])} from {_short_time(gap['at'])}"),
         )
     leaders = inst["leaders"]
-    # The first leader seen is listed as a change from nobody; it is not a change.
-    changed = sum(1 for c in leaders["changes"] if c["from"]) + leaders.get("changes_dropped", 0)
-    changes_text = f"{changed} change{'' if changed == 1 else 's'}" if changed else "no change"
-    facts.add_row("leaders", _safe(", ".join(leaders["seen"]) or "-") + Text(f"  ({changes_text})"))
+    facts.add_row("leaders", _leader_facts(leaders))
     clients = inst["clients"]
     facts.add_row("clients", f"{clients['registered']} registered, {clients['active']} active")
     series = inst["participants"]["series"]
@@ -108,40 +149,56 @@ def _instance_panel(inst: dict[str, Any], width: int, whole: bool = False) -> Pa
     # it wraps, so the text is whole.
     overflow: Literal["fold", "ellipsis"] = "fold" if whole else "ellipsis"
     limit = SUMMARY_WHOLE if whole else 120
+    if leaders.get("split_episodes"):
+        splits = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
+        splits.add_column("split episode", no_wrap=True, min_width=13)
+        splits.add_column("until", no_wrap=True, min_width=12)
+        splits.add_column("leaders", overflow=overflow, no_wrap=not whole)
+        splits.add_column("changes", no_wrap=True, justify="right")
+        if leaders.get("split_episodes_dropped"):
+            splits.add_row(f"(+{leaders['split_episodes_dropped']} earlier)", "", "", "")
+        for e in leaders["split_episodes"]:
+            splits.add_row(
+                _short_time(e["from"]),
+                _short_time(e["to"]) if e["to"] else "the end",
+                _safe(", ".join(e["leaders"]), limit=limit),
+                str(e["changes"]),
+            )
+        parts.append(splits)
     if leaders["changes"]:
         changes = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
         changes.add_column("leader change", no_wrap=True, min_width=13)
         changes.add_column("from", overflow=overflow, no_wrap=not whole)
         changes.add_column("to", overflow=overflow, no_wrap=not whole)
         shown = leaders["changes"][-LEADER_CHANGES_SHOWN:]
-        for c in shown:
-            changes.add_row(_short_time(c["at"]), _safe(c["from"] or "-"), _safe(c["to"]))
         dropped = len(leaders["changes"]) - len(shown) + leaders.get("changes_dropped", 0)
         if dropped:
             changes.add_row(f"(+{dropped} earlier)", "", "")
+        for c in shown:
+            changes.add_row(_short_time(c["at"]), _safe(c["from"] or "-"), _safe(c["to"]))
         parts.append(changes)
     if inst["alerts"]:
         alerts = Table(box=None, pad_edge=False, show_header=True, header_style="dim", expand=True)
         alerts.add_column("alert", no_wrap=True, min_width=17)
+        # When an alert was held, when it began; without one the column is the firing one.
+        held = any(a.get("pending_at") for a in inst["alerts"])
+        if held:
+            alerts.add_column("since", no_wrap=True, min_width=12)
         alerts.add_column("firing", no_wrap=True, min_width=12)
         alerts.add_column("for", no_wrap=True, justify="right", min_width=7)
         alerts.add_column("summary", overflow=overflow, no_wrap=not whole, ratio=1)
-        if inst.get("alerts_dropped"):
-            # The engine keeps the last transitions only; say that the table starts late.
-            alerts.add_row(
-                "(earlier)", "", "", f"{inst['alerts_dropped']} earlier transitions not kept"
-            )
         for a in inst["alerts"]:
             style = SEVERITY_STYLE.get(a["severity"], "")
-            held = _duration(a.get("seconds"))
-            if a.get("resolved_at") is None:
-                held += "+"  # still firing when the capture ended
+            since, firing, fired_for = _alert_times(a)
             alerts.add_row(
                 Text(a["alert"], style=style),
-                _short_time(a.get("firing_at") or a.get("pending_at")),
-                held if a.get("firing_at") else "pending",
+                *((since, firing) if held else (firing,)),
+                fired_for,
                 _safe(a.get("summary", ""), limit=limit),
             )
+        if inst.get("alerts_dropped"):
+            # The engine keeps the last transitions only; say that the table starts late.
+            parts.append(Text(f"({inst['alerts_dropped']} earlier transitions not kept)"))
         parts.append(alerts)
     else:
         parts.append(Text("no alerts", style="green"))
@@ -149,10 +206,17 @@ def _instance_panel(inst: dict[str, Any], width: int, whole: bool = False) -> Pa
     return Panel(Group(*parts), title=title, title_align="left", expand=True)
 
 
-def render_report(report: dict[str, Any], console: Console, *, whole: bool = False) -> None:
+def render_report(
+    report: dict[str, Any],
+    console: Console,
+    *,
+    whole: bool = False,
+    runbook_base: str | None = None,
+) -> None:
     """Print the report: time span, per-instance panels, alert timelines, what was not read.
 
-    whole: wrap long cells instead of cutting them (output to a file or a pipe)."""
+    whole: wrap long cells instead of cutting them (output to a file or a pipe).
+    runbook_base: the config's runbook_base, for absolute runbook links."""
     span = report["span"]
     head = Text("logwatch replay report", style="bold")
     if span.get("from"):
@@ -183,3 +247,10 @@ def render_report(report: dict[str, Any], console: Console, *, whole: bool = Fal
     console.print(line)
     for note in report.get("notes", []):
         console.print(Text("note: ", style="dim") + _safe(note, limit=400))
+    alerts = sorted({a["alert"] for inst in report["instances"] for a in inst["alerts"]})
+    if alerts:
+        where = "" if runbook_base else " (in logwatch's repository; runbook_base: docs/config.md)"
+        console.print(Text("runbooks:", style="dim") + Text(where))
+        for alert in alerts:
+            # One link a line, never wrapped: it is copied and opened whole.
+            console.print(_safe(runbook_url(alert, runbook_base), limit=4000), soft_wrap=True)
