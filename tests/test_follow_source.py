@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
 import tempfile
 import time
@@ -148,20 +147,17 @@ def test_idle_wait_returns_at_the_timeout_without_spinning(
         source = make(UNITS, directory=tmp_path)
         source.start(since_us=0)
         assert _rounds(collect(source, 1)) == [0]
-        pid = getattr(source, "pid", None)  # journalctl's, for that variant
-        child0 = _child_cpu_s(pid)
         cpu0, t0 = time.process_time(), time.monotonic()
         assert source.poll(2.0) == []
         cpu, took = time.process_time() - cpu0, time.monotonic() - t0
-        child = _child_cpu_s(pid) - child0
+        # The journalctl variant runs journalctl only when a file grew: none runs now.
+        running = getattr(source, "pid", None)
     with capsys.disabled():
-        print(
-            f"\n{type(source).__name__}: idle poll(2.0) took {took:.3f} s, "
-            f"CPU {cpu * 1000:.2f} ms here, {child * 1000:.0f} ms in journalctl"
-        )
+        name = type(source).__name__
+        print(f"\n{name}: idle poll(2.0) took {took:.3f} s, CPU {cpu * 1000:.2f} ms")
     assert 1.95 <= took < 2.5
     assert cpu < 0.05, f"{cpu:.3f} s CPU in a 2 s idle wait"
-    assert child < 0.05
+    assert running is None
 
 
 def test_default_start_is_a_lookback_before_now(tmp_path: Path, make: Factory) -> None:
@@ -231,16 +227,16 @@ def test_a_new_file_of_many_hosts_is_read_from_its_first_entry(tmp_path: Path) -
         sources[0].close()
 
 
-def test_a_late_entry_in_another_hosts_file_is_not_lost(tmp_path: Path) -> None:
+def test_a_late_entry_in_another_hosts_file_is_not_lost(tmp_path: Path, make: Factory) -> None:
     """Hosts upload with their own delays: an entry reaching one host's file after a
     later-stamped entry of another host was read still comes (a merged sd-journal
-    stream, and so `journalctl --follow`, skips it: systemd issue #359)."""
+    stream, and so a single `journalctl --follow`, skips it: systemd issue #359)."""
     now = wall_clock_us()
     with (
         LiveJournal(tmp_path, "remote-srv1.journal") as srv1,
         LiveJournal(tmp_path, "remote-srv2.journal") as srv2,
-        JournalFollower(UNITS, directory=tmp_path) as source,
     ):
+        source = make(UNITS, directory=tmp_path)
         source.start(lookback_s=60, now_us=now)
         srv1.write(restamp(_export(1, host="srv1"), now + 2000))
         assert _rounds(collect(source, 1)) == [1]
@@ -249,6 +245,24 @@ def test_a_late_entry_in_another_hosts_file_is_not_lost(tmp_path: Path) -> None:
         got = collect(source, 2)
         assert sorted(_rounds(got)) == [0, 2]
         assert source.poll(0.2) == []
+
+
+def test_a_host_ahead_does_not_hide_the_others(tmp_path: Path, make: Factory) -> None:
+    """A collector, one file per host, one host's clock 30 s ahead: every host's entries
+    keep coming (one merged `journalctl --follow` showed the skewed host alone)."""
+    now = wall_clock_us()
+    with (
+        LiveJournal(tmp_path, "remote-srv1.journal") as srv1,
+        LiveJournal(tmp_path, "remote-client1.journal") as ahead,
+    ):
+        source = make(UNITS, directory=tmp_path)
+        source.start(lookback_s=60, now_us=now)
+        got = []
+        for i in range(0, 20, 2):
+            ahead.write(restamp(_export(i + 1, host="client1"), now + 30_000_000 + i * 1000))
+            srv1.write(restamp(_export(i, host="srv1"), now + i * 1000))
+            got += collect(source, 2)
+        assert sorted(_rounds(got)) == list(range(20))
 
 
 def test_a_backlog_comes_in_bounded_batches_without_waiting(tmp_path: Path, make: Factory) -> None:
@@ -268,31 +282,39 @@ def test_a_backlog_comes_in_bounded_batches_without_waiting(tmp_path: Path, make
     assert _rounds([e for b in batches for e in b]) == list(range(25))
 
 
-def test_journalctl_is_restarted_after_being_killed(tmp_path: Path) -> None:
+def test_a_journalctl_killed_mid_run_is_retried_without_loss_or_repeat(tmp_path: Path) -> None:
+    # journalctl killed halfway through what it prints: a stand-in for journalctl that
+    # runs the real one, passes its first 1,500 bytes on and dies by SIGKILL (no real
+    # part dies on cue). The retry reads on after the last whole entry handed out.
+    real = shutil.which("journalctl")
+    assert real is not None
+    dying = tmp_path / "bin" / "journalctl"
+    dying.parent.mkdir()
+    marker = tmp_path / "died-once"
+    dying.write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e {marker} ]; then touch {marker}; {real} "$@" | head -c 1500; '
+        "kill -9 $$; fi\n"
+        f'exec {real} "$@"\n'
+    )
+    dying.chmod(0o755)
+    journal = tmp_path / "journal"
     with (
-        LiveJournal(tmp_path) as live,
-        JournalctlFollower(UNITS, directory=tmp_path, first_backoff_s=0.1) as source,
+        LiveJournal(journal) as live,
+        JournalctlFollower(
+            UNITS, directory=journal, journalctl=str(dying), first_backoff_s=0.1
+        ) as source,
     ):
+        live.write(b"".join(_export(i) for i in range(10)))
         source.start(since_us=0)
-        for i in range(5):
-            live.write(_export(i))
-        got = collect(source, 5)
-        first_pid = source.pid
-        assert first_pid is not None
-        os.kill(first_pid, signal.SIGKILL)
-        for i in range(5, 10):
-            live.write(_export(i))
-        got += collect(source, 5)
-        assert source.restarts == 1
-        assert source.pid not in (None, first_pid)
+        got = collect(source, 10)
         notices = source.take_notices()
+        assert source.restarts == 1
         assert len(notices) == 1 and "killed by SIGKILL" in notices[0], notices
         assert "restarting journalctl in 0.1 s" in notices[0]
         assert source.take_notices() == []
-        second_pid = source.pid
     assert _rounds(got) == list(range(10))
     assert source.pid is None
-    assert not Path(f"/proc/{second_pid}").exists()  # ended and reaped on close
 
 
 def test_journalctl_follower_leaves_no_process(tmp_path: Path) -> None:

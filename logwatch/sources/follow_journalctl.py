@@ -1,14 +1,19 @@
-"""Following journald through a `journalctl --follow --output=json` subprocess (`--journalctl`).
+"""Following journald with short `journalctl --output=json` runs, one file each (`--journalctl`).
 
 For machines without the systemd Python binding. Same interface as JournalFollower
-(`LiveSource`); each JSON line becomes an Entry as in a `-o json` capture. journalctl
-is restarted with backoff when it dies, resuming `--after-cursor` the last entry handed
-out, so a restart neither loses nor repeats entries.
+(`LiveSource`); each JSON line becomes an Entry as in a `-o json` capture.
 
-Weaker than JournalFollower on a directory of several hosts' files: journalctl's merged
-stream never goes back in time, so an entry reaching one host's file after a
-later-stamped entry of another host was printed is skipped (systemd issue #359), and a
-resume after a cursor is exact for one file only.
+Each journal file is read on its own, as the native follower keeps a Reader per file:
+a single `journalctl --follow` over a directory hands out one stream merged by time that
+never goes back, so once a host whose clock is ahead has printed, every other host's
+entries stamped earlier are skipped for good (systemd issue #359): a collector with one
+host 30 s ahead then shows that host alone. journalctl 252 cannot `--follow` one file
+(`--file`) nor follow under a match (`_HOSTNAME=`): entries are held back until the
+next one comes. So logwatch watches the directories itself (inotify) and, when a file
+grows, runs `journalctl --file=F --after-cursor=C` (no --follow), which prints what is
+new in that file and exits; a file that keeps growing meanwhile is read again at once.
+An idle follow runs no journalctl at all. A run that dies is retried with backoff from
+the last entry handed out, so nothing is lost or repeated.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import math
 import os
 import re
 import select
@@ -27,20 +31,27 @@ import tempfile
 import time
 import weakref
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
 from logwatch.closing import ClosedOnExit
-from logwatch.cursor import parse_cursor, split_cursors
+from logwatch.cursor import join_cursors, parse_cursor, split_cursors
 from logwatch.errors import InputError
 from logwatch.records import Entry, Unreadable
+from logwatch.sources.dirwatch import DirWatch
 from logwatch.sources.json_capture import entry_from_json
 from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
+    LOST,
     MAX_BATCH,
     StartPoint,
     check_journal_access,
+    journal_dirs,
+    journal_files,
+    local_roots,
     lookback_start,
     lost_note,
+    seqnum_id,
 )
 from logwatch.sources.stream import MAX_LINE, sample_text
 
@@ -54,8 +65,141 @@ _STDERR_TAIL = 300
 _UNIT_FIELD = re.compile(rb'"_SYSTEMD_UNIT":("(?:[^"\\]|\\.)*")')
 
 
+class _FileTail:
+    """One journal file: where its reading stands (the cursor of its last entry handed
+    out, or the start), and the journalctl run reading on from there, if one runs."""
+
+    def __init__(self, path: Path, command: list[str], origin: str, backoff_s: float) -> None:
+        self.path = path
+        self.command = command
+        self.origin = origin
+        self.seqnum_id = seqnum_id(path)
+        self.position: list[str] = []
+        self.cursor: str | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.buf = bytearray()
+        self.skipping = False
+        self.dirty = True
+        self.gone = False
+        self.restarts = 0
+        self.restart_at: float | None = None
+        self.first_backoff = self.backoff = backoff_s
+        self.stderr: IO[bytes] | None = None
+
+    def run(self) -> str | None:
+        """Start a journalctl reading this file on from where it stands to its end; why it
+        could not be started, or None."""
+        self.dirty = False
+        position = [f"--after-cursor={self.cursor}"] if self.cursor else self.position
+        args = [*self.command, f"--file={self.path}", *position]
+        if self.stderr is not None:
+            self.stderr.close()
+        # Lives as long as this run (its messages, for the retry notice).
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                # Its own session: a Ctrl-C in the terminal is ours to handle.
+                start_new_session=True,
+            )
+        except OSError as e:
+            return f"cannot run {args[0]}: {e.strerror or e}"
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        self.proc = proc
+        self.restart_at = None
+        return None
+
+    def read(self, max_backoff_s: float) -> str | None:
+        """Takes in what the run printed; when it failed, why (a notice), or None."""
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        got = 0
+        while got < _READ_MAX:
+            try:
+                chunk = os.read(fd, _READ)
+            except BlockingIOError:
+                return None
+            if not chunk:
+                return self._ended(max_backoff_s)
+            got += len(chunk)
+            self.buf += chunk
+        return None
+
+    def _ended(self, max_backoff_s: float) -> str | None:
+        proc = self.proc
+        assert proc is not None
+        code = proc.wait()
+        self.proc = None
+        if proc.stdout is not None:
+            proc.stdout.close()
+        if code == 0:
+            self.backoff = self.first_backoff
+            return None
+        # A line cut off by the failure is incomplete; --after-cursor brings it again.
+        del self.buf[self.buf.rfind(b"\n") + 1 :]
+        self.skipping = False
+        if self.gone:
+            return None
+        self.restarts += 1
+        delay = self.backoff
+        self.backoff = min(self.backoff * 2, max_backoff_s)
+        self.restart_at = time.monotonic() + delay
+        return (
+            f"journalctl of {self.path} exited ({_status(code)}): {self.stderr_tail()}; "
+            f"restarting journalctl in {delay:g} s"
+        )
+
+    def take_lines(self, out: list[Entry | Unreadable], units: frozenset[str], limit: int) -> None:
+        buf, start = self.buf, 0
+        while len(out) < limit:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            line = bytes(buf[start:nl])
+            start = nl + 1
+            if self.skipping:
+                self.skipping = False
+                continue
+            item = _parse(line, self.origin)
+            if item is None:
+                continue
+            if isinstance(item, Entry) and item.cursor is not None:
+                self.cursor = item.cursor
+            if units and _unit_of(line) not in units:
+                continue
+            out.append(item)
+        del buf[:start]
+        if self.skipping:
+            buf.clear()
+        elif len(buf) > MAX_LINE:
+            out.append(Unreadable(self.origin, "line longer than 16 MiB", sample_text(bytes(buf))))
+            buf.clear()
+            self.skipping = True
+
+    def stderr_tail(self) -> str:
+        if self.stderr is None:
+            return "no message"
+        self.stderr.seek(0)
+        text = self.stderr.read().decode("utf-8", "replace").strip()
+        return " | ".join(text[-_STDERR_TAIL:].splitlines()) or "no message"
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            _end(proc)
+        if self.stderr is not None:
+            self.stderr.close()
+            self.stderr = None
+
+
 class JournalctlFollower(ClosedOnExit):
-    """Follows the journal by reading `journalctl --follow --output=json --all`.
+    """Follows the journal with `journalctl --output=json --all` runs, one file each.
 
     units, directory, files: as for JournalFollower. journalctl: the program to run.
     """
@@ -75,52 +219,62 @@ class JournalctlFollower(ClosedOnExit):
         if binary is None:
             raise InputError(f"{journalctl} not found: install systemd, or give its path")
         check_journal_access(directory, files)
-        source: list[str] = []
+        self._fixed: frozenset[Path] | None = None
         if files:
-            source = [f"--file={f}" for f in files]
+            self._fixed = frozenset(Path(f).absolute() for f in files)
+            self._roots = sorted({p.parent for p in self._fixed})
             self.origin = ",".join(str(f) for f in files)
         elif directory is not None:
-            source = [f"--directory={directory}"]
+            self._roots = [Path(directory).absolute()]
             self.origin = str(directory)
         else:
+            self._roots = local_roots()
             self.origin = "journal"
-        # --all: without it a field over 4096 bytes comes as null. --merge: without it
-        # --follow shows only the latest boot, which in a directory of several hosts is
-        # one host's.
-        common = ["--output=json", "--all", "--merge", "--quiet", "--no-pager"]
-        self._common = [binary, *common, *source]
-        # No journal matches: under matches, sd-journal 252 can miss an entry it sees
-        # counted but not yet linked to its fields, and journalctl then holds it back
-        # until the next entry arrives (JournalFollower re-seeks; journalctl cannot). A
-        # cheap look at the raw line picks the units instead.
+        # --all: without it a field over 4096 bytes comes as null. No journal matches:
+        # under matches, sd-journal 252 can miss an entry it sees counted but not yet
+        # linked to its fields, and journalctl then holds it back until the next entry
+        # arrives (JournalFollower re-seeks; journalctl cannot). A cheap look at the raw
+        # line picks the units instead.
+        self._command = [binary, "--output=json", "--all", "--quiet", "--no-pager"]
         self._units = frozenset(units)
         self._max_batch = max_batch
         self._first_backoff = first_backoff_s
         self._max_backoff = max_backoff_s
-        self._backoff = first_backoff_s
-        self._position: list[str] = []
-        self._cursor: str | None = None
+        # By (device, inode): a file renamed as it is archived is the same file.
+        self._tails: dict[tuple[int, int], _FileTail] = {}
         self._notices: list[str] = []
-        self._buf = bytearray()
-        self._skipping = False
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._started_at = 0.0
-        self._restart_at: float | None = None
-        self._stderr: IO[bytes] | None = None
-        self.restarts = 0
-        # The finalizer may not hold self; it ends whatever journalctl the slot holds.
-        self._slot: list[subprocess.Popen[bytes] | None] = [None]
-        weakref.finalize(self, _stop, self._slot)
+        self._start_position: list[str] = []
+        self._started = False
+        self._saved: dict[str, str] = {}
+        self._watch = DirWatch()
+        # The finalizer may not hold self; it ends whatever journalctl the tails run.
+        self._procs: list[_FileTail] = []
+        weakref.finalize(self, _stop_all, self._procs)
+        try:
+            for root in journal_dirs(self._roots):
+                self._watch.watch(root)
+        except OSError as e:
+            self._watch.close()
+            raise InputError(f"cannot watch {self.origin}: {e.strerror or e}") from None
 
     @property
     def cursor(self) -> str | None:
-        """The cursor of the last entry handed out (what to save), or of the start."""
-        return self._cursor
+        """The cursor of each file's last entry handed out (what to save), one a line."""
+        cursors = {t.cursor for t in self._tails.values() if t.cursor}
+        return join_cursors(cursors) if cursors else None
 
     @property
     def pid(self) -> int | None:
-        """The running journalctl, if one runs."""
-        return self._proc.pid if self._proc is not None else None
+        """A journalctl running now (the first file's), if one runs."""
+        for tail in self._tails.values():
+            if tail.proc is not None:
+                return tail.proc.pid
+        return None
+
+    @property
+    def restarts(self) -> int:
+        """How many times a journalctl run was retried after it failed."""
+        return sum(t.restarts for t in self._tails.values())
 
     def start(
         self,
@@ -130,196 +284,158 @@ class JournalctlFollower(ClosedOnExit):
         lookback_s: float = DEFAULT_LOOKBACK_S,
         now_us: int | None = None,
     ) -> StartPoint:
-        """Start journalctl right after `cursor`, else at `since_us`, else `lookback_s`
-        before now; a cursor the journal no longer has falls back to the lookback."""
+        """Start each file's journalctl right after the saved cursor of its file, else at
+        `since_us`, else `lookback_s` before now; a cursor none of whose files the journal
+        still has falls back to the lookback."""
         point: StartPoint
+        self._started = True
         if cursor is not None:
-            # journalctl resumes after one cursor: of a saved set (JournalFollower's, one
-            # per file), the newest.
-            points = [p for c in split_cursors(cursor) if (p := parse_cursor(c)) is not None]
-            if points:
-                cursor = max(points, key=lambda p: p.realtime_us).cursor
-        if cursor is not None:
-            why = self._cursor_missing(cursor)
-            if why is None:
-                self._cursor = cursor
-                self._position = [f"--after-cursor={cursor}"]
+            saved = {}
+            for text in split_cursors(cursor):
+                p = parse_cursor(text)
+                if p is not None:
+                    saved[p.seqnum_id] = (p.realtime_us, p.cursor)
+            present = {seqnum_id(path) for path in self._files()}
+            kept = {sid: c for sid, (_, c) in saved.items() if sid in present}
+            if kept:
+                self._saved = kept
+                # Files whose writer was never read from: from the oldest saved entry on.
+                oldest = min(t for t, _ in saved.values())
+                self._start_position = [_since(oldest)]
                 point = StartPoint("cursor")
             else:
+                why = LOST if saved else "is not a journal cursor"
                 at = lookback_start(lookback_s, now_us)
-                self._position = [_since(at)]
+                self._start_position = [_since(at)]
                 point = StartPoint("lookback", at, True, lost_note(lookback_s, why))
                 self._notices.append(point.note)
         elif since_us is not None:
-            self._position = [_since(max(0, since_us))]
+            self._start_position = [_since(max(0, since_us))]
             point = StartPoint("since", since_us)
         else:
             at = lookback_start(lookback_s, now_us)
-            self._position = [_since(at)]
+            self._start_position = [_since(at)]
             point = StartPoint("lookback", at)
-        failed = self._spawn()
-        if failed:
-            raise InputError(failed)
+        self._scan()
+        if not self._tails:
+            raise InputError(f"{self.origin}: no journal files to follow")
+        for tail in self._tails.values():
+            failed = tail.run()
+            if failed:
+                raise InputError(failed)
         return point
 
-    def _cursor_missing(self, cursor: str) -> str | None:
-        """Why the journal does not have the entry at `cursor`, None when it has it."""
-        args = [*self._common, f"--cursor={cursor}"]
-        try:
-            proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-        except OSError as e:
-            raise InputError(f"cannot run {args[0]}: {e.strerror or e}") from None
-        assert proc.stdout is not None and proc.stderr is not None
-        try:
-            # Only the first entry matters: it is the cursor's own when the journal has it.
-            first = proc.stdout.readline(MAX_LINE)
-        finally:
-            _end(proc)
-            err = proc.stderr.read().decode("utf-8", "replace")
-            proc.stderr.close()
-        if not first and "cursor" in err:
-            return "is not a journal cursor"
-        try:
-            found = json.loads(first).get("__CURSOR") if first else None
-        except (ValueError, AttributeError):
-            found = None
-        return None if found == cursor else "is no longer in the journal (vacuumed or rotated away)"
+    def _files(self) -> list[Path]:
+        if self._fixed is not None:
+            return sorted(p for p in self._fixed if p.exists())
+        return journal_files(self._roots)
 
-    def _spawn(self) -> str | None:
-        """Start journalctl; why it could not be started, or None."""
-        position = [f"--after-cursor={self._cursor}"] if self._cursor else self._position
-        # --no-tail: --follow alone would start 10 lines before the end, not where we seek.
-        args = [*self._common, "--follow", "--no-tail", *position]
-        if self._stderr is not None:
-            self._stderr.close()
-        # Lives as long as this journalctl (its messages, for the restart notice).
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
-        try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                # Its own session: a Ctrl-C in the terminal is ours to handle, and we
-                # end journalctl ourselves.
-                start_new_session=True,
-            )
-        except OSError as e:
-            return f"cannot run {args[0]}: {e.strerror or e}"
-        assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
-        self._proc = proc
-        self._slot[0] = proc
-        self._started_at = time.monotonic()
-        self._restart_at = None
-        self._buf.clear()
-        self._skipping = False
-        return None
-
-    def _schedule_restart(self, why: str) -> None:
-        delay = self._backoff
-        self._backoff = min(self._backoff * 2, self._max_backoff)
-        self._restart_at = time.monotonic() + delay
-        self._notices.append(f"{why}; restarting journalctl in {delay:g} s")
-
-    def _died(self) -> None:
-        proc = self._proc
-        assert proc is not None
-        code = proc.wait()
-        self._proc = None
-        self._slot[0] = None
-        if proc.stdout is not None:
-            proc.stdout.close()
-        if time.monotonic() - self._started_at >= HEALTHY_S:
-            self._backoff = self._first_backoff
-        # A line cut off by the death is incomplete; --after-cursor brings it again. The
-        # whole lines before it are handed out before the restart.
-        del self._buf[self._buf.rfind(b"\n") + 1 :]
-        self._skipping = False
-        self.restarts += 1
-        self._schedule_restart(f"journalctl exited ({_status(code)}): {self._stderr_tail()}")
-
-    def _stderr_tail(self) -> str:
-        if self._stderr is None:
-            return "no message"
-        self._stderr.seek(0)
-        text = self._stderr.read().decode("utf-8", "replace").strip()
-        return " | ".join(text[-_STDERR_TAIL:].splitlines()) or "no message"
+    def _scan(self) -> None:
+        """Take in the directories as they are now: each new file is read from the start;
+        a file renamed as it is archived is the same file; a file gone is let go once
+        what was read of it is handed out."""
+        present: set[tuple[int, int]] = set()
+        for path in self._files():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            present.add(key)
+            tail = self._tails.get(key)
+            if tail is not None:
+                tail.path = path.absolute()
+                continue
+            tail = _FileTail(path.absolute(), self._command, self.origin, self._first_backoff)
+            saved = self._saved.get(tail.seqnum_id or "")
+            tail.position = [f"--after-cursor={saved}"] if saved else list(self._start_position)
+            self._tails[key] = tail
+            self._procs.append(tail)
+        for key, tail in self._tails.items():
+            if key not in present:
+                tail.gone = True
+                tail.dirty = False
 
     def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
-        """The entries journalctl printed since the last call; waits up to `timeout_s` for
-        the first one and returns an empty list when none came."""
+        """The entries written since the last call, oldest first; waits up to `timeout_s`
+        for the first one and returns an empty list when none came."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         while True:
-            batch = self._take_lines()
+            now = time.monotonic()
+            self._run_due(now)
+            batch = self._take()
             if batch:
                 return batch
-            now = time.monotonic()
             if now >= deadline:
                 return batch
-            proc = self._proc
-            if proc is None:
-                assert self._restart_at is not None
-                if now >= self._restart_at:
-                    failed = self._spawn()
-                    if failed:
-                        self._schedule_restart(failed)
-                else:
-                    # Only while journalctl is down and waiting out its backoff.
-                    time.sleep(min(deadline, self._restart_at) - now)
-                continue
-            assert proc.stdout is not None
-            fd = proc.stdout.fileno()
             poller = select.poll()
-            poller.register(fd, select.POLLIN)
-            if poller.poll(max(0, math.ceil((deadline - now) * 1000))):
-                self._read(fd)
+            readers: dict[int, _FileTail] = {}
+            for tail in self._tails.values():
+                if tail.proc is not None and tail.proc.stdout is not None:
+                    fd = tail.proc.stdout.fileno()
+                    readers[fd] = tail
+                    poller.register(fd, select.POLLIN)
+            watch = self._watch.fileno()
+            poller.register(watch, select.POLLIN)
+            wake = deadline
+            for tail in self._tails.values():
+                if tail.restart_at is not None:
+                    wake = min(wake, tail.restart_at)
+            for fd, _ in poller.poll(max(0, int((wake - now) * 1000) + 1)):
+                if fd == watch:
+                    self._changed()
+                    continue
+                notice = readers[fd].read(self._max_backoff)
+                if notice:
+                    self._notices.append(notice)
+            self._forget_gone()
 
-    def _read(self, fd: int) -> None:
-        got = 0
-        while got < _READ_MAX:
-            try:
-                chunk = os.read(fd, _READ)
-            except BlockingIOError:
-                return
-            if not chunk:
-                self._died()
-                return
-            got += len(chunk)
-            self._buf += chunk
+    def _changed(self) -> None:
+        changes = self._watch.read()
+        if changes.rescan:
+            self._scan()
+            for tail in self._tails.values():
+                tail.dirty = tail.dirty or not tail.gone
+        grown = {path.absolute() for path in changes.grown}
+        for tail in self._tails.values():
+            if tail.path in grown:
+                tail.dirty = True
 
-    def _take_lines(self) -> list[Entry | Unreadable]:
+    def _run_due(self, now: float) -> None:
+        """A run for each file written to since its last run began (none while one runs:
+        the next starts when it ends), and for each failed run whose backoff is over."""
+        for tail in self._tails.values():
+            if tail.proc is not None or tail.gone or tail.buf:
+                # Running, or what it printed is still to be handed out: the next run
+                # reads on from the last entry handed out.
+                continue
+            if tail.restart_at is not None:
+                if now < tail.restart_at:
+                    continue
+            elif not tail.dirty:
+                continue
+            failed = tail.run()
+            if failed:
+                tail.restart_at = now + tail.backoff
+                self._notices.append(f"{failed}; retrying in {tail.backoff:g} s")
+
+    def _take(self) -> list[Entry | Unreadable]:
         out: list[Entry | Unreadable] = []
-        buf, start = self._buf, 0
-        origin = self.origin
-        while len(out) < self._max_batch:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
+        for tail in self._tails.values():
+            if len(out) >= self._max_batch:
                 break
-            line = bytes(buf[start:nl])
-            start = nl + 1
-            if self._skipping:
-                self._skipping = False
-                continue
-            if self._units and _unit_of(line) not in self._units:
-                continue
-            item = _parse(line, origin)
-            if item is None:
-                continue
-            if isinstance(item, Entry) and item.cursor is not None:
-                self._cursor = item.cursor
-            out.append(item)
-        del buf[:start]
-        if self._skipping:
-            buf.clear()
-        elif len(buf) > MAX_LINE:
-            out.append(Unreadable(origin, "line longer than 16 MiB", sample_text(bytes(buf))))
-            buf.clear()
-            self._skipping = True
+            tail.take_lines(out, self._units, self._max_batch)
+        if len(self._tails) > 1 and out:
+            # Files read one after another: merged into time order.
+            out.sort(key=_time_of)
         return out
+
+    def _forget_gone(self) -> None:
+        for key in [k for k, t in self._tails.items() if t.gone and t.proc is None and not t.buf]:
+            tail = self._tails.pop(key)
+            tail.close()
+            if tail in self._procs:
+                self._procs.remove(tail)
 
     def take_notices(self) -> list[str]:
         """Things the operator should hear about since the last call (restarts, ...)."""
@@ -327,14 +443,11 @@ class JournalctlFollower(ClosedOnExit):
         return notices
 
     def close(self) -> None:
-        """Stop journalctl."""
-        proc, self._proc = self._proc, None
-        self._slot[0] = None
-        if proc is not None:
-            _end(proc)
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
+        """Stop every journalctl."""
+        for tail in self._tails.values():
+            tail.close()
+        self._procs.clear()
+        self._watch.close()
 
 
 def _since(at_us: int) -> str:
@@ -366,6 +479,10 @@ def _parse(line: bytes, origin: str) -> Entry | Unreadable | None:
     return entry_from_json(obj, origin)
 
 
+def _time_of(item: Entry | Unreadable) -> int:
+    return (item.time_us or 0) if isinstance(item, Entry) else 0
+
+
 def _status(code: int) -> str:
     if code < 0:
         try:
@@ -387,8 +504,9 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
-def _stop(slot: list[subprocess.Popen[bytes] | None]) -> None:
+def _stop_all(tails: list[_FileTail]) -> None:
     # Last resort at garbage collection or exit, so no journalctl outlives us.
-    proc = slot[0]
-    if proc is not None and proc.poll() is None:
-        _end(proc)
+    for tail in tails:
+        proc = tail.proc
+        if proc is not None and proc.poll() is None:
+            _end(proc)
