@@ -431,7 +431,7 @@ def check(
 ) -> None:
     """One-shot health check, a Nagios plugin: one status line with performance data; exit
     0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
-    from logwatch.commands.check import prepare_check, run_check
+    from logwatch.commands.check import prepare_check, run_check, unknown
     from logwatch.commands.source_options import SourceOptions
 
     # A bad name, option or config is exit 2 like any usage error; only what cannot be
@@ -449,8 +449,11 @@ def check(
         source = SourceOptions(directory, tuple(file or ()), journalctl, False)
         code = run_check(plan, source=source, output=output.value)
     except LogwatchError as e:
-        # A check that cannot look says UNKNOWN, as a Nagios plugin must: 2 would page
-        # as CRITICAL for a typo in a path.
+        # A check that cannot look says UNKNOWN, as a Nagios plugin must (2 would page as
+        # CRITICAL for a typo in a path), with a status line on stdout: Nagios shows
+        # "(No output on stdout)" otherwise.
+        names = sorted(plan.reading.selection.instances or ())
+        print(unknown(str(e), names, output.value))
         print(f"logwatch: {e}", file=sys.stderr)
         raise typer.Exit(3) from None
     raise typer.Exit(code)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import time
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from logwatch.commands.common import Reading, build_reading, rule_settings
-from logwatch.commands.source_options import SourceOptions, open_live, units_for
+from logwatch.commands.source_options import SourceOptions
 from logwatch.engine import Engine, InstanceView, RuleSettings
+from logwatch.engine.hostclock import HostTime
+from logwatch.errors import InputError
 from logwatch.escape import escape_text
-from logwatch.pipeline import read_steps
+from logwatch.pipeline import Selection
 from logwatch.run.driver import Driver
+from logwatch.run.replay_plan import Opener, ReplayPlan
 from logwatch.sinks.json_output import dumps
+from logwatch.sources.journalctl_window import JournalctlWindow
+from logwatch.sources.live import check_journal_access, local_roots, seqnum_id
 from logwatch.times import US, format_time, parse_time, wall_clock_us
 from logwatch.view_facts import has_entries
 
@@ -21,7 +26,6 @@ OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATUS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
 # Which status wins when instances differ: a critical one is what must wake someone.
 _RANK = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
-CATCH_UP_S = 30.0
 
 
 class _Discard:
@@ -53,42 +57,39 @@ def prepare_check(
     expect_clients: int | None,
     pattern_dirs: Sequence[Path],
     config_path: Path | None,
+    now_us: int | None = None,
 ) -> CheckPlan:
     """Config, patterns, names, times and rule numbers: what the user typed, checked before
-    anything is read (a bad one is a usage error, 2; what cannot be read is UNKNOWN, 3)."""
+    anything is read (a bad one is a usage error, 2; what cannot be read is UNKNOWN, 3).
+    now_us: the time the check is made at (default: the wall clock)."""
     reading = build_reading(
         instances=instances, pattern_dirs_opt=pattern_dirs, config_path=config_path
     )
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
-    now = wall_clock_us()
+    now = wall_clock_us() if now_us is None else now_us
     return CheckPlan(reading, settings, parse_time(since, now), now)
 
 
 def run_check(plan: CheckPlan, *, source: SourceOptions, output: str) -> int:
-    """Evaluate each instance over [since, now]; print one status line (text) or one JSON
-    line per instance; return the worst code."""
-    reading, settings, since_us, now = plan.reading, plan.settings, plan.since_us, plan.now_us
-    names = sorted(reading.selection.instances or ())
-    engine = Engine(settings)
-    live = open_live(source, units_for(names, reading.config.unit_template), None)
+    """Evaluate each instance over [since, now] as a replay of that window of the journal
+    would (docs/clock.md: the same offsets, the same alerts); print one status line
+    (text) or one JSON line per instance; return the worst code."""
+    settings, since_us, now = plan.settings, plan.since_us, plan.now_us
+    names = sorted(plan.reading.selection.instances or ())
+    reading = dataclasses.replace(
+        plan.reading, selection=Selection(frozenset(names), since_us, now)
+    )
+    inputs, opener = _window(source, since_us, now)
+    replay = ReplayPlan(reading, inputs, None, opener=opener)
+    offsets = replay.first_look(settings.clock_tolerance_us)
+    engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets))
+    for name in names:
+        # Watched from --since, as the operator asked: "no round for W" counts from it.
+        engine.start_watch(name, since_us)
     driver = Driver(engine, _Discard())
-    decoder = reading.new_decoder()
-    try:
-        live.start(since_us=since_us, now_us=now)
-        for name in names:
-            engine.start_watch(name, since_us)
-        deadline = time.monotonic() + CATCH_UP_S
-        # Read until the journal has nothing more up to now.
-        while time.monotonic() < deadline:
-            items = live.poll(0.2)
-            if not items:
-                break
-            driver.take(
-                read_steps(items, decoder, reading.matcher, reading.selection, driver.tally)
-            )
-        engine.advance(now)
-    finally:
-        live.close()
+    driver.take(replay.steps(driver.tally, offsets))
+    # Evaluated up to now: an instance silent since its last entry stalls by now.
+    driver.finish(end_us=now)
     seen = {v.instance: v for v in engine.instances()}
     results = [_Result(name, *_status(seen.get(name), now, settings)) for name in names]
     results.append(_Result("", OK, "", {}))  # so max() has something for no instances
@@ -119,6 +120,46 @@ class _Result:
     code: int
     text: str
     perfdata: Mapping[str, float | None]
+
+
+def _window(source: SourceOptions, since_us: int, until_us: int) -> tuple[list[str], Opener | None]:
+    """What a check reads: the journal directory, files or the system journal's
+    directories (sought to `since_us`), or a journalctl run over the window."""
+    directory = str(source.directory) if source.directory is not None else None
+    files = [str(f) for f in source.files]
+    if source.journalctl:
+        window = JournalctlWindow(since_us, until_us, directory=directory, files=files)
+        return [window.origin], window
+    check_journal_access(directory, files or None)
+    for name in files:
+        if seqnum_id(Path(name)) is None:
+            raise InputError(f"{name}: not a journal file (it has no journal file header)")
+    if files:
+        return files, None
+    if directory is not None:
+        return [directory], None
+    return [str(d) for d in local_roots() if d.is_dir()], None
+
+
+def unknown(reason: str, names: Sequence[str], output: str) -> str:
+    """What a check that cannot look prints on stdout, as Nagios wants a status line
+    whatever happens: `UNKNOWN - reason`, or one JSON line per instance."""
+    if output != "json":
+        return f"UNKNOWN - {_plain(reason)}"
+    lines = [
+        dumps(
+            {
+                "type": "check",
+                "instance": name,
+                "status": STATUS[UNKNOWN],
+                "code": UNKNOWN,
+                "text": reason,
+                "perfdata": {},
+            }
+        )
+        for name in names or [""]
+    ]
+    return "\n".join(lines)
 
 
 def status_line(results: Sequence[_Result], settings: RuleSettings) -> str:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from logwatch.commands.common import Reading
 from logwatch.engine.first_look import FirstLook
 from logwatch.engine.hostclock import CaptureOffsets
 from logwatch.match import Matcher
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
-from logwatch.records import Passing, Unreadable
+from logwatch.prefilter import Screen
+from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources import open_inputs
 from logwatch.units import UnitTemplate, Writers
 
 ReplayStep = Step | Unreadable | Tick
+Items = Iterator[Entry | Glance | Unreadable | Passing]
+Opener = Callable[[Writers | None, Screen | None], Items]
+"""Opens the inputs anew for one pass: (writers to pass over, screen) -> raw items."""
 
 
 class ReplayPlan:
@@ -32,22 +36,38 @@ class ReplayPlan:
     the run's tally and the reading's matcher.
     """
 
-    def __init__(self, reading: Reading, inputs: Sequence[str], fmt: str | None) -> None:
+    def __init__(
+        self,
+        reading: Reading,
+        inputs: Sequence[str],
+        fmt: str | None,
+        *,
+        opener: Opener | None = None,
+    ) -> None:
+        """opener: how a pass opens the inputs (journalctl runs for `check --journalctl`);
+        default: the paths `inputs` in format `fmt`, journal files sought to --since."""
         self.reading = reading
         self.inputs = list(inputs)
         self.fmt = fmt
+        self._opener = opener
 
     @property
     def piped(self) -> bool:
         """Whether an input is stdin, read once: no look ahead."""
         return "-" in self.inputs
 
+    def _open(self, writers: Writers | None, screen: Screen | None) -> Items:
+        if self._opener is not None:
+            return self._opener(writers, screen)
+        since = self.reading.selection.since_us
+        return open_inputs(self.inputs, self.fmt, writers=writers, screen=screen, since_us=since)
+
     def capture_end(self) -> int | None:
         """The time of the capture's last entry as the replay will see it (decoded: a
         coarse capture time gives way to the tracing timestamp)."""
         decoder = self.reading.new_decoder()
         last = None
-        for item in open_inputs(self.inputs, self.fmt, writers=self.reading.writers):
+        for item in self._open(self.reading.writers, None):
             if isinstance(item, Passing):
                 t = item.time_us
             elif isinstance(item, Unreadable):
@@ -73,7 +93,7 @@ class ReplayPlan:
         # A matcher of its own: the run's per-pattern counts (timeouts) stay the main
         # read's; lines no pattern can claim are only glanced at (who, which host, when).
         matcher = Matcher(reading.patterns)
-        items = open_inputs(self.inputs, self.fmt, writers=writers, screen=matcher.screen())
+        items = self._open(writers, matcher.screen())
         for step in read_steps(items, reading.new_decoder(), matcher, everyone, Tally()):
             if isinstance(step, Step):
                 record, event = step
@@ -137,6 +157,5 @@ class ReplayPlan:
 
     def _read(self, tally: Tally, matcher: Matcher, *, screened: bool) -> Iterator[ReplayStep]:
         reading = self.reading
-        screen = matcher.screen() if screened else None
-        items = open_inputs(self.inputs, self.fmt, writers=reading.writers, screen=screen)
+        items = self._open(reading.writers, matcher.screen() if screened else None)
         return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)

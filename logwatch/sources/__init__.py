@@ -21,14 +21,17 @@ __all__ = ["FORMATS", "Source", "open_inputs", "open_source", "read_source", "sn
 
 
 def read_source(
-    source: Source, writers: Writers | None = None, screen: Screen | None = None
+    source: Source,
+    writers: Writers | None = None,
+    screen: Screen | None = None,
+    since_us: int | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of one opened input; bad data inside it comes as Unreadable, never as
-    an exception. `writers`, `screen`: see open_inputs."""
+    an exception. `writers`, `screen`, `since_us`: see open_inputs."""
     if screen is not None and (writers is None or not screen.active):
         screen = None
     if source.files:
-        return open_journal(source.files, source.origin, writers, screen)
+        return open_journal(source.files, source.origin, writers, screen, since_us)
     return _guarded(source, writers, screen)
 
 
@@ -83,6 +86,7 @@ def open_inputs(
     writers: Writers | None = None,
     screen: Screen | None = None,
     stdin: BinaryIO | None = None,
+    since_us: int | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Every entry of the inputs at `paths` (`-` is stdin), several inputs merged by time.
 
@@ -101,6 +105,8 @@ def open_inputs(
         (no pattern can claim it) comes as a Glance, neither read in full nor parsed,
         from the same inputs: most of zipnet's own lines are such.
     stdin: what `-` reads (default: the process's stdin).
+    since_us: journal files are read from the first entry at or after this time (a seek,
+        not a read of everything before it); other inputs are read whole.
     """
     if not paths:
         raise UsageError("no input given (a journal directory or file, a capture, or - for stdin)")
@@ -114,7 +120,7 @@ def open_inputs(
         for source in sources:
             source.close()
         raise
-    streams = [read_source(source, writers, screen) for source in sources]
+    streams = [read_source(source, writers, screen, since_us) for source in sources]
     if len(streams) == 1:
         return streams[0]
     return _merged(streams)

@@ -49,6 +49,7 @@ def open_journal(
     origin: str,
     writers: Writers | None = None,
     screen: Screen | None = None,
+    since_us: int | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of journal `files` as one stream in time order (several hosts' files
     interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
@@ -57,6 +58,7 @@ def open_journal(
     its fields never read.
     screen: if given (with writers), a zipnet entry whose MESSAGE it rejects comes as a
     Glance: one lookup of MESSAGE and one of the unit instead of reading it in full.
+    since_us: read from the first entry at or after it (sd-journal seeks there).
     A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
     Unreadable; InputError when none of the files can be read.
     """
@@ -102,13 +104,18 @@ def open_journal(
             ) from None
         files = good
         reader = journal.Reader(files=files)
-    # Counted before reading: a file still written to declares more by the end.
-    declared = declared_entries(files)
+    # Counted before reading: a file still written to declares more by the end. A read
+    # from a time on cannot be held to the whole file's count.
+    declared = declared_entries(files) if since_us is None else None
     entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
     read = _Read(origin, screen if screen is not None and screen.active else None)
+    if since_us is not None:
+        reader.seek_realtime(since_us)
     if writers is not None:
         ours = _reader_of(journal.Reader(files=list(files)), writers)
         if ours is not None:
+            if since_us is not None:
+                ours.seek_realtime(since_us)
             entries = _two_readers(reader, ours, read, writers)
     if entries is None:
         entries = _entries(reader, read, writers)
