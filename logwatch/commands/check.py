@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logwatch.commands.common import Reading, build_reading, rule_settings
-from logwatch.commands.source_options import SourceOptions
+from logwatch.commands.source_options import SourceOptions, look_back
 from logwatch.engine import Engine, InstanceView, RuleSettings
 from logwatch.engine.hostclock import HostTime
 from logwatch.errors import InputError
 from logwatch.escape import escape_text
-from logwatch.pipeline import Selection
+from logwatch.match import Matcher
+from logwatch.pipeline import Selection, read_steps
 from logwatch.run.driver import Driver
 from logwatch.run.replay_plan import Opener, ReplayPlan
 from logwatch.sinks.json_output import dumps
@@ -87,6 +88,14 @@ def run_check(plan: CheckPlan, *, source: SourceOptions, output: str) -> int:
         # Watched from --since, as the operator asked: "no round for W" counts from it.
         engine.start_watch(name, since_us)
     driver = Driver(engine, _Discard())
+    # What each instance last said before --since, taken in first: one silent since
+    # before it is stalled, not "no entries".
+    stale = settings.fallback_window_us
+    said, _ = look_back(source, reading, names, since_us, stale)
+    everyone = Selection(reading.selection.instances, None, None)
+    driver.take(
+        read_steps(said, reading.new_decoder(), Matcher(reading.patterns), everyone, driver.tally)
+    )
     driver.take(replay.steps(driver.tally, offsets))
     # Evaluated up to now: an instance silent since its last entry stalls by now.
     driver.finish(end_us=now)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from logwatch.commands.common import Reading, build_reading, instance_names, rule_settings
 from logwatch.commands.fleet import Fleet, start_fleet
-from logwatch.commands.source_options import SourceOptions, open_live, units_for
+from logwatch.commands.source_options import SourceOptions, look_back, open_live, units_for
 from logwatch.cursor import CursorStore
 from logwatch.engine import Engine, RuleSettings
 from logwatch.engine.hostclock import HostTime
 from logwatch.errors import LogwatchError, UsageError
-from logwatch.pipeline import read_steps
+from logwatch.pipeline import Selection, read_steps
 from logwatch.run.clock import Clock, WallClock
 from logwatch.run.driver import Driver, Shown
 from logwatch.sinks import Sink
@@ -225,6 +225,8 @@ class FollowRun:
             self.fleet.attach(self)
         if self.dashboard is not None:
             self.dashboard.start()
+        if not options.source.stdin and start.how != "cursor" and start.at_us is not None:
+            self._take_last_said(start.at_us)
         # The backlog up to now, before going live (bounded by the source's batches).
         while not should_stop() and self._read(0.0):
             pass
@@ -235,6 +237,21 @@ class FollowRun:
         # Said once the backlog is read: from here on an entry is shown as it comes (and
         # a script or test waiting for follow to be ready waits for this line).
         self._note_only(f"live from {format_time(self.clock.now_us())}")
+
+    def _take_last_said(self, start_us: int) -> None:
+        """What the journal last said of each instance before the start (its last entry
+        and last round), taken in first: an instance already silent or stalled is seen
+        so at once (sources/last_said.py)."""
+        names = None if self.options.all_instances else self.names
+        stale = self.engine.settings.fallback_window_us
+        entries, notes = look_back(self.options.source, self.reading, names, start_us, stale)
+        if entries:
+            everyone = Selection(self.reading.selection.instances, None, None)
+            r = self.reading
+            steps = read_steps(entries, self.decoder, r.matcher, everyone, self.driver.tally)
+            self.driver.take(steps)
+        for note in notes:
+            self._note(note)
 
     def _go_live(self, now_us: int) -> None:
         """The backlog is read: what it left pending or firing is shown, and from now on

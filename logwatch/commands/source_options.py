@@ -6,8 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from logwatch.commands.common import Reading
+from logwatch.journal_units import journal_units, known_instances
+from logwatch.match import Matcher
+from logwatch.records import Entry, Unreadable
+from logwatch.sources.last_said import LOOKBACK_MAX_S, last_said
 from logwatch.sources.live import LiveSource
 from logwatch.sources.stdin import StdinFollower
+from logwatch.times import format_time
 from logwatch.units import UnitTemplate
 
 
@@ -50,3 +56,48 @@ def open_live(options: SourceOptions, units: Sequence[str], fmt: str | None) -> 
     from logwatch.sources.follow import JournalFollower
 
     return JournalFollower(units, directory=directory, files=files)
+
+
+def look_back(
+    options: SourceOptions,
+    reading: Reading,
+    names: Sequence[str] | None,
+    before_us: int,
+    stale_us: int,
+) -> tuple[list[Entry], list[str]]:
+    """What the journal last said of each instance (`names`, or None: every instance it
+    holds) before `before_us`: their last entries and rounds, oldest first, and a line for
+    the operator for each instance whose last round is older than `stale_us` then."""
+    template = UnitTemplate(reading.config.unit_template)
+    directory = str(options.directory) if options.directory else None
+    files = [str(f) for f in options.files]
+    if names is None:
+        units = journal_units(directory, files, journalctl=options.journalctl)
+        names = known_instances(units or set(), template)
+    matcher, decoder = Matcher(reading.patterns), reading.new_decoder()
+
+    def is_round(entry: Entry) -> bool:
+        record = decoder(entry)
+        event = None if isinstance(record, Unreadable) else matcher(record)
+        return event is not None and event.name == "round_finalized"
+
+    said = last_said(
+        names, template, before_us, is_round,
+        directory=directory, files=files, journalctl=options.journalctl,
+    )  # fmt: skip
+    entries = sorted((e for found in said.values() for e in found), key=lambda e: e.time_us or 0)
+    bound = f"{LOOKBACK_MAX_S / 3600:g} h"
+    notes = []
+    for name in names:
+        found = said.get(name)
+        if not found:
+            continue
+        rounds = [e for e in found if is_round(e)]
+        if not rounds:
+            notes.append(
+                f"{name}: no round finalized in the {bound} before {format_time(before_us)}"
+            )
+        else:
+            at = format_time(rounds[-1].time_us or 0)
+            notes.append(f"{name}: its last round before {format_time(before_us)} was at {at}")
+    return entries, notes
