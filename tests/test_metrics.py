@@ -177,3 +177,25 @@ def test_the_participants_histogram_counts_a_round_number_once() -> None:
     hist = publisher.snapshot.participants[INSTANCE]
     assert (hist.count, hist.buckets[0], hist.total) == (2, 1, 7)
     assert publisher.snapshot.events[INSTANCE, "round_finalized"] == 3
+
+
+def test_every_pattern_alert_and_named_instance_is_exported_at_0_from_the_first_scrape() -> None:
+    # Before the first tick, and before any event: a rule on increase() of a series (the
+    # shipped ZipnetBondDrop on heartbeat_failed) must see the series at 0 to fire on its
+    # first event.
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from logwatch.commands.common import build_reading
+    from logwatch.sinks.metric_families import FollowCollector, empty_snapshot
+
+    reading = build_reading(instances=[INSTANCE], pattern_dirs_opt=[], config_path=None)
+    patterns = [p.name for p in reading.patterns.patterns]
+    registry = CollectorRegistry()
+    registry.register(FollowCollector(lambda: empty_snapshot((INSTANCE,), 30.0, patterns)))
+    text = generate_latest(registry).decode()
+    for pattern in patterns:
+        assert f'logwatch_events_total{{instance="{INSTANCE}",pattern="{pattern}"}} 0.0' in text
+        assert f'logwatch_pattern_matches_total{{pattern="{pattern}"}} 0.0' in text
+    assert 'logwatch_events_total{instance="acme-mainnet",pattern="heartbeat_failed"} 0.0' in text
+    for alert in ("round_stall", "split_brain", "clock_skew", "no_data"):
+        assert f'logwatch_alert_firing{{alertname="{alert}",instance="{INSTANCE}"' in text

@@ -58,10 +58,12 @@ def start_fleet(
     names: Sequence[str],
     settings: RuleSettings,
     runbook_base: str | None = None,
+    patterns: Sequence[str] = (),
 ) -> Fleet | None:
     """Starts what the options ask for (None: neither); UsageError for a bad address, a
     port in use or a URL that is not http(s), before anything is left running.
-    runbook_base: the config's, for the alerts' absolute runbook_url."""
+    runbook_base: the config's, for the alerts' absolute runbook_url.
+    patterns: the pattern names, exported at 0 from the first scrape."""
     if metrics is None and not alertmanagers:
         return None
     from logwatch.sinks.alertmanager import RUNBOOK_BASE, AlertmanagerSink, validate_url
@@ -77,7 +79,7 @@ def start_fleet(
         alertmanager = AlertmanagerSink(alertmanagers, resend_s=resend_s, runbook_base=runbook)
     publisher = server = None
     if metrics is not None:
-        publisher = Publisher(tuple(names), settings.fallback_window_s)
+        publisher = Publisher(tuple(names), settings.fallback_window_s, tuple(patterns))
         try:
             server = serve(metrics, publisher, alertmanager.stats if alertmanager else None)
         except BaseException:

@@ -150,6 +150,7 @@ class FollowRun:
             names,
             settings,
             self.reading.config.runbook_base,
+            [pattern.name for pattern in self.reading.patterns.patterns],
         )
         self.source: LiveSource
         try:

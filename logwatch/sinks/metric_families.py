@@ -62,11 +62,14 @@ class FollowSnapshot:
     last_entry_us: int | None
 
 
-def empty_snapshot(names: Sequence[str], fallback_window_s: float) -> FollowSnapshot:
-    """What a scrape shows before the first tick: the named instances at 0."""
+def empty_snapshot(
+    names: Sequence[str], fallback_window_s: float, patterns: Sequence[str] = ()
+) -> FollowSnapshot:
+    """What a scrape shows before the first tick: the named instances and every pattern
+    at 0 (a rule on `increase()` of a series must see it before its first event)."""
     return FollowSnapshot(
-        None, tuple(names), (), dict.fromkeys(OUTCOMES, 0), {}, {}, {}, {}, {},
-        fallback_window_s, None,
+        None, tuple(names), (), dict.fromkeys(OUTCOMES, 0), dict.fromkeys(patterns, 0),
+        dict.fromkeys(patterns, 0), {}, {}, {}, fallback_window_s, None,
     )  # fmt: skip
 
 
@@ -192,8 +195,13 @@ def _instance_metrics(snap: FollowSnapshot) -> Iterator[Metric]:
         cause = _stall_cause(view) if view else None
         for name_of_cause in CAUSES:
             stall_cause.add_metric([name, name_of_cause], 1 if cause == name_of_cause else 0)
-    for (instance, pattern), count in sorted(snap.events.items()):
-        events.add_metric([instance, pattern], count)
+    # Every pattern of every instance, at 0 before its first event.
+    instances = {v if isinstance(v, str) else v.instance for v in _views(snap)}
+    instances |= {instance for instance, _ in snap.events}
+    patterns = set(snap.pattern_matches) | {pattern for _, pattern in snap.events}
+    for instance in sorted(instances):
+        for pattern in sorted(patterns):
+            events.add_metric([instance, pattern], snap.events.get((instance, pattern), 0))
     yield from (rounds, last_ts, last_round, last_participants, watch_start, window, period)
     yield from (registered, active, leader, firing, stall_cause, participants, events)
 

@@ -55,6 +55,7 @@ class Publisher:
 
     names: tuple[str, ...]
     fallback_window_s: float
+    patterns: tuple[str, ...] = ()
     snapshot: FollowSnapshot = field(init=False)
     _events: Counter[tuple[str, str]] = field(default_factory=Counter)
     _hist: dict[str, list[int]] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class Publisher:
     _generation: int = 0
 
     def __post_init__(self) -> None:
-        self.snapshot = empty_snapshot(self.names, self.fallback_window_s)
+        self.snapshot = empty_snapshot(self.names, self.fallback_window_s, self.patterns)
 
     def count_event(self, event: Event) -> None:
         """A matched event (called for every one, in the hot path)."""
