@@ -20,6 +20,8 @@ def test_demo_plays_the_incident_live_and_exits_cleanly() -> None:
         "logwatch demo: plays 28s of two instances: acme-mainnet healthy, silent from 6s "
         "(round_stall at about 10s), back at 11s, split-brain from 15s to 20s"
     )
+    # The follow starts once the journal holds both instances: no hint about a typo.
+    assert "no entries of instance" not in done.stderr, done.stderr
     objs = json_lines(done.stdout)
     acme = [(o["alert"], o["state"]) for o in objs if o.get("instance") == "acme-mainnet"]
     assert ("round_stall", "firing") in acme and ("round_stall", "resolved") in acme

@@ -91,3 +91,37 @@ def test_no_data_is_for_a_name_with_no_entries_at_all(captures: Captures) -> Non
     assert [o for o in objs if o["type"] == "alert"] == []  # not yet: W from the start
     summary = objs[-1]
     assert summary["type"] == "summary" and set(summary["instances"]) == {"acme-mainet"}
+
+
+def test_sighup_reloads_patterns_and_says_which_settings_wait_for_a_restart(
+    captures: Captures, tmp_path: Path
+) -> None:
+    directory, last = silent_instance(captures)
+    config = tmp_path / "config.toml"
+    config.write_text('[rules]\nround_period = "2s"\n')
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        run = FollowRun(
+            FollowOptions(
+                instances=("acme-mainnet",), source=SourceOptions(directory=directory),
+                output="json", config_path=config,
+            ),
+            clock=SteppedClock(last + 5 * US),
+        )  # fmt: skip
+        try:
+            run.reload()
+            config.write_text('[rules]\nround_period = "5s"\n')
+            run.reload()
+            config.write_text("[rules\n")
+            run.reload()
+        finally:
+            run.close()
+    said = [line for line in err.getvalue().splitlines() if "reload" in line]
+    assert said == [
+        "logwatch: patterns and config reloaded",
+        "logwatch: patterns reloaded; the rules' numbers changed in the config and apply at "
+        "the next start (kept as they were)",
+        said[2],
+    ]
+    assert said[2].startswith("logwatch: reload failed, keeping the old patterns: ")
+    assert run.engine.settings.round_period_s == 2.0

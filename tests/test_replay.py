@@ -617,3 +617,63 @@ def test_output_that_cannot_be_written_is_one_line_and_exit_2(captures: Captures
         )
     assert done.returncode == 2
     assert done.stderr.decode().splitlines() == ["logwatch: No space left on device"]
+
+
+def test_a_cat_capture_starting_without_a_time_replays_the_same_from_a_file_and_a_pipe(
+    captures: Captures, tmp_path: Path
+) -> None:
+    # `journalctl -o cat` cut in the middle of a multi-line message: its first line has no
+    # time. It once made replay miss the stall from a file and fire one dated 1970 when
+    # piped (the decoder's last time was shared between the replay's reads).
+    lines = Scenario(seed=13, clients=3).start().rounds(5).silence(22).rounds(3).lines()
+    body = captures.make(lines, "full", "cat").read_bytes()
+    path = tmp_path / "cut.cat"
+    path.write_bytes(b"    at zipnet::server::round (continued)\n" + body)
+    from_file = replay(path, "-i", "acme-mainnet")
+    piped = subprocess.run(
+        [sys.executable, "-m", "logwatch", "replay", "-", "-o", "json", "-i", "acme-mainnet",
+         *RULES], input=path.read_bytes(), capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert json_lines(piped.stdout.decode()) == from_file
+    stalls = alerts(from_file, "round_stall")
+    assert [s[:2] for s in stalls] == [("round_stall", "firing"), ("round_stall", "resolved")]
+    assert all(at.startswith("2026-11-25T10:00") for _, _, at in stalls)
+    assert summary(from_file)["unreadable"] == {
+        "no time: a line without one before any line with one": 1
+    }
+
+
+def test_a_misspelt_instance_is_an_error_naming_the_instances_the_capture_holds() -> None:
+    path = Path(__file__).parent / "fixtures" / "two-instances.with-unit"
+    for source, stdin in ((str(path), None), ("-", path.read_bytes())):
+        done = subprocess.run(
+            [sys.executable, "-m", "logwatch", "replay", source, "-i", "acme-mainet", *RULES],
+            input=stdin, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2, done
+        err = done.stderr.decode()
+        assert err.startswith("logwatch: no entries of instance 'acme-mainet' in ")
+        assert err.count("\n") == 1 and b"no alerts" not in done.stdout
+        if source != "-":  # read ahead: what it holds is known
+            assert "it holds instances acme-mainnet, preview-alpha" in err
+
+
+def test_two_instances_mixed_in_a_capture_without_unit_names_are_said_not_judged(
+    captures: Captures,
+) -> None:
+    # short-iso names the binary, not the unit: the rounds of acme-mainnet (1, 2, ...) and
+    # preview-alpha (its own 1, 2, ...) come under the one name given. Their numbers
+    # going back and forth are no regression, and two leaders no split brain.
+    acme = Scenario("acme-mainnet", seed=8).start().rounds(20).lines()
+    preview = Scenario("preview-alpha", seed=9, clients=2).start().rounds(20, leader="srv2")
+    path = captures.make(simulate.merge(acme, preview.lines()), "full", "short-iso-precise")
+    result = CliRunner().invoke(
+        app, ["replay", str(path), "-o", "json", "-i", "acme-mainnet", *RULES], env=ISOLATED_ENV
+    )
+    assert result.exit_code == 0, result.output
+    objs = json_lines(result.stdout)
+    assert {a for a, _, _ in alerts(objs)} & {"round_regression", "split_brain"} == set()
+    (note,) = [n for n in summary(objs)["notes"] if "mixed" in n]
+    assert "several instances seem mixed under one name" in note
+    assert "-o with-unit, json, export" in note
+    assert "seem mixed" in result.stderr

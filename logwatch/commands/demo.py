@@ -60,14 +60,31 @@ def run_demo(*, output: str | None, speed: float) -> int:
             lines = demo_lines(wall_clock_us())
             items = list(timeline(lines, "full-ansi"))
 
+            first_written = threading.Event()
+            # The line by which every instance has written once.
+            firsts: dict[str, int] = {}
+            for i, line in enumerate(lines):
+                firsts.setdefault(line.instance, i)
+            every_one = max(firsts.values(), default=0) + 1
+            written = [0]
+
+            def write(export: bytes) -> None:
+                journal.write(export)
+                written[0] += 1
+                if written[0] >= every_one:
+                    first_written.set()
+
             def feed() -> None:
-                play(journal.write, items, speed=speed, stop=done)
+                play(write, items, speed=speed, stop=done)
                 # Keep the dashboard up a little after the last line, then stop.
                 done.wait(LINGER_S / speed)
                 done.set()
 
             player = threading.Thread(target=feed, name="demo-feed", daemon=True)
             player.start()
+            # The journal holds every instance before the follow asks it which it holds (it
+            # warned about its own demo instances, now and then, otherwise).
+            first_written.wait(5.0)
             # Said first, so the quiet healthy start is not mistaken for a hang.
             print(f"logwatch demo: {plan(speed)} (journal: {directory})", file=sys.stderr)
             code = run_follow(

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from logwatch.commands.common import Reading, build_reading, instance_names, rule_settings
+from logwatch.commands.common import build_reading, instance_names, rule_settings
 from logwatch.commands.fleet import Fleet, start_fleet
 from logwatch.commands.source_options import SourceOptions, look_back, open_live, units_for
 from logwatch.cursor import CursorStore
@@ -318,12 +318,38 @@ class FollowRun:
             self._go_live(now_us)
 
     def reload(self) -> None:
-        """SIGHUP: patterns and config read anew; the old ones kept if the new are broken."""
-        self.reading = _reload(
-            self.reading, self.options.instances, self.options.pattern_dirs,
-            self.options.config_path,
-        )  # fmt: skip
-        self.decoder = self.reading.new_decoder()
+        """SIGHUP: patterns and config read anew (the old ones kept if the new are broken);
+        what only a start can change (the rules' numbers, which units are read, unit
+        names and aliases) is kept, and said when it changed."""
+        options = self.options
+        try:
+            fresh = build_reading(
+                instances=() if options.all_instances else options.instances,
+                pattern_dirs_opt=options.pattern_dirs,
+                config_path=options.config_path,
+            )
+            settings = rule_settings(
+                fresh, options.round_period, options.round_deadline, options.expect_clients
+            )
+        except LogwatchError as e:
+            print(f"logwatch: reload failed, keeping the old patterns: {e}", file=sys.stderr)
+            return
+        kept = []
+        if settings != self.engine.settings:
+            kept.append("the rules' numbers")
+        old, new = self.reading.config, fresh.config
+        if (old.unit_template, old.aliases) != (new.unit_template, new.aliases):
+            kept.append("unit names and aliases")
+        self.reading = fresh
+        self.decoder = fresh.new_decoder()
+        if kept:
+            print(
+                f"logwatch: patterns reloaded; {' and '.join(kept)} changed in the config "
+                "and apply at the next start (kept as they were)",
+                file=sys.stderr,
+            )
+        else:
+            print("logwatch: patterns and config reloaded", file=sys.stderr)
 
     def close(self) -> None:
         """Saves the cursor, closes the source, gives the sinks the summary."""
@@ -428,15 +454,3 @@ def _missing(names: Sequence[str], source: SourceOptions, template: str) -> list
     directory = str(source.directory) if source.directory else None
     units = journal_units(directory, [str(f) for f in source.files], journalctl=source.journalctl)
     return missing_instances_note(names, units, UnitTemplate(template))
-
-
-def _reload(
-    current: Reading, instances: Sequence[str], dirs: Sequence[Path], config_path: Path | None
-) -> Reading:
-    try:
-        fresh = build_reading(instances=instances, pattern_dirs_opt=dirs, config_path=config_path)
-    except LogwatchError as e:
-        print(f"logwatch: reload failed, keeping the old patterns: {e}", file=sys.stderr)
-        return current
-    print("logwatch: patterns and config reloaded", file=sys.stderr)
-    return fresh

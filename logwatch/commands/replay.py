@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from logwatch.commands.common import build_reading, rule_settings
 from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RuleSettings
+from logwatch.engine.alerts import ROUND_REGRESSION, SPLIT_BRAIN
 from logwatch.engine.hostclock import HostTime
-from logwatch.errors import UsageError
+from logwatch.errors import InputError, UsageError
 from logwatch.pipeline import Tally
 from logwatch.run.driver import Driver, Shown
 from logwatch.run.replay_plan import ReplayPlan
@@ -65,8 +66,16 @@ def run_replay(
     # their entries are read where their corrected time puts them. Piped input is read
     # once, in the order it comes.
     offsets = None if plan.piped else plan.first_look(settings.clock_tolerance_us)
+    if offsets is not None:
+        _refuse_missing(reading.selection.instances or (), plan.instances_held, inputs)
     engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets))
     engine.expect(reading.selection.instances or ())
+    mixed = _mixed_notes(plan.mixed)
+    for name in plan.mixed:
+        # Round order and who finalizes are meaningless on a mix: those rules are not run.
+        engine.mute(name, (ROUND_REGRESSION, SPLIT_BRAIN))
+    for note in mixed:
+        print(f"logwatch: {note}", file=sys.stderr)
     # The report draws rounds and who led over time: its history takes rounds and events.
     history = ReportHistory(offsets) if report else None
     sink: Sink
@@ -80,10 +89,14 @@ def run_replay(
         driver.on_event = history.take
     driver.take(plan.steps(driver.tally, offsets))
     driver.finish()
+    if offsets is None:
+        # Piped: what it held is known only now.
+        seen = {v.instance for v in engine.instances() if v.entries_seen}
+        _refuse_missing(reading.selection.instances or (), seen, inputs, told=False)
 
     tally = driver.tally
     _say_what_was_empty(tally, inputs, since, until)
-    notes = _notes(engine, settings)
+    notes = mixed + _notes(engine, settings)
     # A user pattern's regex stopped by the match timeout: per pattern, or nobody learns it.
     timeouts = {n: c.timeouts for n, c in reading.matcher.counts().items() if c.timeouts}
     notes += [
@@ -105,6 +118,32 @@ def run_replay(
     summary["notes"] = notes
     sink.close(summary)
     return 0
+
+
+def _refuse_missing(
+    names: Iterable[str], held: set[str], inputs: Sequence[str], *, told: bool = True
+) -> None:
+    """InputError when the capture holds none of an instance named, naming the instances
+    it holds (`told`: `held` is all of them): a typo must not look like a quiet instance."""
+    missing = sorted(set(names) - held)
+    if not missing:
+        return
+    said = f"no entries of instance {', '.join(map(repr, missing))} in {', '.join(inputs)}"
+    if told:
+        holds = ", ".join(sorted(held)[:20]) + (", ..." if len(held) > 20 else "")
+        said += f"; it holds instances {holds}" if held else "; it holds no zipnet instance"
+    raise InputError(said)
+
+
+def _mixed_notes(mixed: dict[str, tuple[int, int]]) -> list[str]:
+    return [
+        f"{name}: the capture names no units, and its lines carry several committees' groups "
+        f"or round numbers that go back ({back} times in {rounds} rounds): several instances "
+        "seem mixed under one name (round_regression and split_brain are not judged); "
+        "capture one instance at a time (journalctl -u 'zipnet-*@NAME.service') or in a "
+        "form that names units (-o with-unit, json, export)"
+        for name, (back, rounds) in sorted(mixed.items())
+    ]
 
 
 def _notes(engine: Engine, settings: RuleSettings) -> list[str]:

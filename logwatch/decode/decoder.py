@@ -28,6 +28,9 @@ from logwatch.units import DEFAULT_TEMPLATE, ROLES, UnitTemplate
 # Instance of an `-o cat` capture when the operator gave none: such a capture names
 # no unit at all, and the record must still belong to some instance.
 UNKNOWN_INSTANCE = "unknown"
+NO_TIME = "no time: a line without one before any line with one"
+"""Why a line that carries no time, in a capture that has shown none yet, is not read (the
+start of an `-o cat` capture cut in the middle of a multi-line message)."""
 _SAMPLE = 200
 # What a `full` or `compact` line can start with: a timestamp's digit, or a level
 # padded to 5 when there is no timestamp (` INFO`, ` WARN`, `ERROR`, `DEBUG`, `TRACE`).
@@ -67,7 +70,9 @@ class Decoder:
         self._units: dict[str, tuple[str, str] | None] = {}
         # And a text capture names the writer by identifier on every line.
         self._identifiers: dict[str, str | None] = {}
-        self._last_us = 0
+        # The last time given, None before any: a line with no time of its own then has
+        # none at all (a capture that starts in the middle of a multi-line message).
+        self._last_us: int | None = None
 
     @property
     def settings(self) -> DecodeSettings:
@@ -86,9 +91,11 @@ class Decoder:
             # property tests make sure this is never the normal path.
             return Unreadable(entry.origin, "undecodable entry", _sample(entry))
 
-    def _glanced(self, glance: Glance) -> Record:
+    def _glanced(self, glance: Glance) -> Record | Unreadable:
         role, instance = self._who(glance.unit, glance.identifier, None)
         time_us = self._time(glance.time_us, glance.time_exact, glance.stamp_us)
+        if time_us is None:
+            return Unreadable("", NO_TIME, "")
         return Record(
             time_us, instance, role, glance.host, None, None, "", NO_FIELDS, None, glance.unit
         )
@@ -104,8 +111,11 @@ class Decoder:
             event = self._parse_message(strip_ansi(message), fields)
         stamp, level, target, text, event_fields = event
         role, instance = self._who(fields.get(UNIT), fields.get(IDENTIFIER), target)
+        time_us = self._time(entry.time_us, entry.time_exact, stamp)
+        if time_us is None:
+            return Unreadable(entry.origin, NO_TIME, _sample(entry))
         return Record(
-            self._time(entry.time_us, entry.time_exact, stamp),
+            time_us,
             instance,
             role,
             fields.get(HOSTNAME),
@@ -177,8 +187,9 @@ class Decoder:
             return "server" if "server" in self._roles else None
         return None
 
-    def _time(self, captured: int | None, exact: bool, stamp: int | None) -> int:
-        """The capture's time when exact, else the tracing timestamp, else the best guess."""
+    def _time(self, captured: int | None, exact: bool, stamp: int | None) -> int | None:
+        """The capture's time when exact, else the tracing timestamp, else the best guess
+        (the last time given; None before any)."""
         if captured is not None and exact:
             chosen = captured
         elif stamp is not None:
@@ -187,9 +198,9 @@ class Decoder:
             # A coarse time only says "within this second": an earlier line's exact
             # time inside that second keeps this one in order right after it.
             last = self._last_us
-            chosen = last if captured <= last < captured + US else captured
+            chosen = last if last is not None and captured <= last < captured + US else captured
         else:
-            chosen = self._last_us
+            return self._last_us
         self._last_us = chosen
         return chosen
 

@@ -46,11 +46,19 @@ class Watch:
     __slots__ = ("fired", "index", "rules", "skews", "state", "timeline", "waits_for_entry")
 
     def __init__(
-        self, index: int, name: str, settings: RuleSettings, start_us: int, *, entries_seen: bool
+        self,
+        index: int,
+        name: str,
+        settings: RuleSettings,
+        start_us: int,
+        *,
+        entries_seen: bool,
+        muted: frozenset[str] = frozenset(),
     ) -> None:
         self.index = index
         self.state = InstanceState(name, settings, start_us, entries_seen=entries_seen)
-        self.rules: tuple[Rule, ...] = instance_rules(name, settings)
+        rules = instance_rules(name, settings)
+        self.rules: tuple[Rule, ...] = tuple(r for r in rules if r.alert.name not in muted)
         self.timeline: BoundedLog[AlertTransition] = BoundedLog(TIMELINE)
         self.fired: Counter[str] = Counter()
         self.waits_for_entry = True
@@ -254,6 +262,7 @@ class Engine:
         self._by_index: list[Watch] = []
         self._timers = TimerQueue()
         self._expected: list[str] = []
+        self._muted: dict[str, frozenset[str]] = {}
         # (corrected µs, sequence, instance, host, placement, event): see _hold.
         self._held: list[_Held] = []
         self._held_seq = 0
@@ -274,6 +283,11 @@ class Engine:
                 self._expected.append(name)
         if self._now is not None:
             self._open_expected()
+
+    def mute(self, instance: str, alerts: Iterable[str]) -> None:
+        """The rules of `alerts` are not run for `instance` (its input cannot support them:
+        rounds of several instances mixed under one name). Before its first entry."""
+        self._muted[instance] = self._muted.get(instance, frozenset()) | frozenset(alerts)
 
     def observe(
         self, instance: str | None, time_us: int, role: str | None = None, host: str | None = None
@@ -422,7 +436,12 @@ class Engine:
             now, tolerance = self._now, self.settings.clock_tolerance_us
             start = start_us if now is None else min(max(start_us, now - tolerance), now)
             watch = Watch(
-                len(self._by_index), instance, self.settings, start, entries_seen=entries_seen
+                len(self._by_index),
+                instance,
+                self.settings,
+                start,
+                entries_seen=entries_seen,
+                muted=self._muted.get(instance, frozenset()),
             )
             self._watches[instance] = watch
             self._by_index.append(watch)

@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator, Sequence
 from logwatch.commands.common import Reading
 from logwatch.engine.first_look import FirstLook
 from logwatch.engine.hostclock import CaptureOffsets
+from logwatch.events import Event
 from logwatch.match import Matcher
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.prefilter import Screen
-from logwatch.records import Entry, Glance, Passing, Unreadable
+from logwatch.records import Entry, Glance, Passing, Record, Unreadable
 from logwatch.sources import open_inputs
 from logwatch.units import UnitTemplate, Writers
 
+INSTANCES_KEPT = 1000
 ReplayStep = Step | Unreadable | Tick
 Items = Iterator[Entry | Glance | Unreadable | Passing]
 Opener = Callable[[Writers | None, Screen | None], Items]
@@ -50,6 +52,11 @@ class ReplayPlan:
         self.inputs = list(inputs)
         self.fmt = fmt
         self._opener = opener
+        self.instances_held: set[str] = set()
+        """The instances the first look met (at most INSTANCES_KEPT)."""
+        self.mixed: dict[str, tuple[int, int]] = {}
+        """Instances of a capture that names no units whose finalized round numbers go
+        back often, as (times back, rounds): several instances seem mixed under one."""
 
     @property
     def piped(self) -> bool:
@@ -94,12 +101,19 @@ class ReplayPlan:
         # read's; lines no pattern can claim are only glanced at (who, which host, when).
         matcher = Matcher(reading.patterns)
         items = self._open(writers, matcher.screen())
+        held = self.instances_held
+        unnamed = _UnnamedRounds()
         for step in read_steps(items, reading.new_decoder(), matcher, everyone, Tally()):
             if isinstance(step, Step):
                 record, event = step
+                if record.instance is not None and len(held) < INSTANCES_KEPT:
+                    held.add(record.instance)
+                if record.unit is None and record.instance is not None:
+                    unnamed.see(record, event)
                 name = None if event is None else event.name
                 number = None if event is None else event.fields.get("round")
                 look.see(record.host, record.instance, record.role, record.time_us, name, number)
+        self.mixed = unnamed.mixed()
         return look.result()
 
     def steps(
@@ -159,3 +173,47 @@ class ReplayPlan:
         reading = self.reading
         items = self._open(reading.writers, matcher.screen() if screened else None)
         return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)
+
+
+class _UnnamedRounds:
+    """Instances named by no unit (a text capture named with --instance, or not named):
+    when their lines carry several mosaik groups (each instance's committee is a group of
+    its own), or their finalized round numbers go back again and again, the lines of
+    several instances are mixed under one name, and the rules on round order and on who
+    finalizes would fire on the mix."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, set[str]] = {}
+        self._last: dict[str, int] = {}
+        self._back: dict[str, int] = {}
+        self._rounds: dict[str, int] = {}
+
+    def see(self, record: Record, event: Event | None) -> None:
+        instance = record.instance
+        assert instance is not None
+        group = record.fields.get("group")
+        if group is not None:
+            groups = self._groups.setdefault(instance, set())
+            if len(groups) < 2:
+                groups.add(group)
+        if event is None or event.name != "round_finalized":
+            return
+        number = event.fields.get("round")
+        if not isinstance(number, int):
+            return
+        last = self._last.get(instance)
+        if last is not None and number < last:
+            self._back[instance] = self._back.get(instance, 0) + 1
+        self._last[instance] = number
+        self._rounds[instance] = self._rounds.get(instance, 0) + 1
+
+    def mixed(self) -> dict[str, tuple[int, int]]:
+        """(times back, rounds) of the instances that seem mixed: two groups, or numbers
+        back at least 3 times and in a tenth of rounds (a restart or two is a
+        round_regression to report, not a mix)."""
+        out = {}
+        for name, rounds in self._rounds.items():
+            back = self._back.get(name, 0)
+            if len(self._groups.get(name, ())) > 1 or (back >= 3 and back * 10 >= rounds):
+                out[name] = (back, rounds)
+        return out
