@@ -105,11 +105,18 @@ def skew(
 
 
 def skew_alerts(objs: Objects, host: str) -> list[tuple[str, str, str]]:
-    return [
-        (o["alert"], o["state"], o["labels"]["host"])
-        for o in objs
-        if o["type"] == "alert" and o["alert"] == "clock_skew" and o["labels"]["host"] == host
-    ]
+    """The clock_skew transitions about `host`: its own alert, or for a client the
+    instance's clients' alert while it names the host (firing) or resolves."""
+    out = []
+    for o in objs:
+        if o["type"] != "alert" or o["alert"] != "clock_skew":
+            continue
+        label = o["labels"]["host"]
+        if label == host or (
+            label == "clients" and (o["state"] == "resolved" or o["values"].get("worst") == host)
+        ):
+            out.append((o["alert"], o["state"], host))
+    return out
 
 
 HEALTHY = healthy()

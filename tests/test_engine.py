@@ -336,12 +336,15 @@ def test_participants_zero_needs_clients_to_be_expected() -> None:
     assert told.alerts("participants_zero") == [("participants_zero", "firing", 2.0)]
 
 
-def test_participants_low_after_three_rounds_below_half_of_active_clients() -> None:
+def test_participants_low_after_three_rounds_below_half_of_what_the_aggregator_forwards() -> None:
+    # The aggregator forwards 10 clients' envelopes a round; rounds finalize with fewer.
     run = Run()
     for k, participants in enumerate([10, 4, 4, 4, 5, 4]):
         at = 2.0 * k
         for c in range(10):
             run.feed("sealed_envelope", at + 0.5, host=f"client{c}", role="client", round=k + 1)
+        run.feed("forwarded_aggregate", at + 0.8, host="agg1", role="aggregator", round=k + 1,
+                 clients=10)  # fmt: skip
         run.feed("round_finalized", at + 1, round=k + 1, participants=participants)
     assert run.alerts() == [
         ("participants_low", "firing", 7.0),
@@ -349,6 +352,20 @@ def test_participants_low_after_three_rounds_below_half_of_active_clients() -> N
     ]
     firing = next(o for o in run.out if isinstance(o, AlertTransition))
     assert firing.values == {"round": 4, "participants": 4, "expected_clients": 10, "low_rounds": 3}
+
+
+def test_made_up_client_hosts_expect_no_clients() -> None:
+    # Client hosts are untrusted: a thousand names sealing envelopes, none of which the
+    # aggregator forwards more than 4 of, set no expectation of a thousand participants.
+    run = Run()
+    for k in range(8):
+        at = 2.0 * k
+        for c in range(1000):
+            run.feed("sealed_envelope", at + 0.5, host=f"fake{k}-{c}", role="client", round=k + 1)
+        run.feed("forwarded_aggregate", at + 0.8, host="agg1", role="aggregator", round=k + 1,
+                 clients=4)  # fmt: skip
+        run.feed("round_finalized", at + 1, round=k + 1, participants=4)
+    assert run.alerts() == []
 
 
 def test_participants_low_against_expected_clients() -> None:

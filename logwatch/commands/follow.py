@@ -22,7 +22,7 @@ from logwatch.pipeline import Selection, read_steps
 from logwatch.run.clock import Clock, WallClock
 from logwatch.run.driver import Driver, Shown
 from logwatch.sinks import Sink
-from logwatch.sources.live import DEFAULT_LOOKBACK_S, LiveSource
+from logwatch.sources.live import DEFAULT_LOOKBACK_S, MAX_BATCH, LiveSource
 from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US, format_time, parse_time
 from logwatch.units import UnitTemplate
@@ -283,7 +283,9 @@ class FollowRun:
         now = self.clock.now_us()
         if not self.live:
             self._catch_up(count, now)
-        if self.live:
+        if self.live and count < MAX_BATCH:
+            # Caught up with the journal (a full batch: more is waiting, written before
+            # now, and the clock must not run ahead of it).
             self.host_time.arrival_us = now
             self.driver.tick(now - LATENESS_US)
         if self.on_tick is not None:

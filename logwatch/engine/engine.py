@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from logwatch.engine.alerts import CLOCK_SKEW, Alert
+from logwatch.engine.alerts import Alert
 from logwatch.engine.clock import TimerQueue
 from logwatch.engine.host_offsets import OffsetChange
 from logwatch.engine.hostclock import HostTime
@@ -18,8 +18,9 @@ from logwatch.engine.outputs import (
     RoundObservation,
     Summary,
 )
-from logwatch.engine.rules import NoData, Rule, human, instance_rules, seconds, stirs_rules
+from logwatch.engine.rules import NoData, Rule, instance_rules, stirs_rules
 from logwatch.engine.settings import RuleSettings
+from logwatch.engine.skews import HostSkews
 from logwatch.engine.state import InstanceState
 from logwatch.engine.views import (
     ActiveAlert,
@@ -32,8 +33,6 @@ from logwatch.events import Event
 from logwatch.times import US
 
 TIMELINE: int = 500
-MAX_SKEWED_HOSTS: int = 1024
-"""clock_skew alerts one instance keeps (one per host)."""
 MAX_HELD: int = 100_000
 """Entries of skewed hosts held until the clock reaches their corrected time; past this,
 the earliest is taken in at the clock (and counted)."""
@@ -62,32 +61,14 @@ class Watch:
         self.timeline: BoundedLog[AlertTransition] = BoundedLog(TIMELINE)
         self.fired: Counter[str] = Counter()
         self.waits_for_entry = True
-        self.skews: dict[str, Alert] = {}
+        self.skews = HostSkews(name)
 
-    def note_host(self, host: str, skew_us: int, at_us: int) -> AlertTransition | None:
-        """The clock of `host` is off by `skew_us` (0: in line) at clock time `at_us`:
-        clock_skew fires for a host newly off, and resolves when it is back in line."""
-        alert = self.skews.get(host)
-        if not skew_us:
-            if alert is None or not alert.firing:
-                return None
-            transition = alert.to_resolved(
-                at_us, f"clock of {host} back in line with the other hosts", {"host": host}
-            )
-        else:
-            if alert is None:
-                if len(self.skews) >= MAX_SKEWED_HOSTS:
-                    return None
-                alert = self.skews[host] = Alert(CLOCK_SKEW, self.state.name, {"host": host})
-            if alert.firing:
-                return None
-            how = "ahead of" if skew_us > 0 else "behind"
-            transition = alert.to_firing(
-                at_us,
-                f"clock of {host} is {human(abs(skew_us))} {how} the other hosts; its entries "
-                "are placed at its corrected time",
-                {"host": host, "offset_s": seconds(skew_us)},
-            )
+    def note_host(
+        self, host: str, skew_us: int, at_us: int, role: str | None = None
+    ) -> AlertTransition | None:
+        """The clock of `host` (in `role`) is off by `skew_us` (0: in line) at clock time
+        `at_us`: clock_skew fires for a host newly off, and resolves when it is back in line."""
+        transition = self.skews.note(host, skew_us, at_us, role)
         if transition is not None:
             self.timeline.append(transition)
             if transition.state == "firing":
@@ -180,7 +161,7 @@ class Watch:
 
     def alerts(self) -> list[Alert]:
         """Every alert of the instance: its rules', then its hosts' clock_skew."""
-        return [r.alert for r in self.rules] + [self.skews[h] for h in sorted(self.skews)]
+        return [r.alert for r in self.rules] + self.skews.alerts()
 
     def view(self, now_us: int) -> InstanceView:
         st = self.state
@@ -398,7 +379,7 @@ class Engine:
         if not skew and change.host not in watch.skews:
             return
         at = self._now if self._now is not None else watch.state.last_entry_us
-        transition = watch.note_host(change.host, skew, at)
+        transition = watch.note_host(change.host, skew, at, change.role)
         if transition is not None:
             out.append(transition)
 

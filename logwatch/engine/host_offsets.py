@@ -148,21 +148,23 @@ class _Host:
     """What is kept of one host: its rounds, its last measures, its offset, and whether a
     kind of line many hosts write measures it (then that alone does)."""
 
-    __slots__ = ("offset", "precise", "recent", "tops")
+    __slots__ = ("offset", "precise", "recent", "role", "tops")
 
     def __init__(self) -> None:
         self.tops = RoundTops()
         self.recent: deque[int] = deque(maxlen=RECENT)
         self.offset: int | None = None
         self.precise = False
+        self.role: str | None = None
 
 
 class OffsetChange(NamedTuple):
-    """A host's offset as newly measured on the rounds of `instance`."""
+    """A host's offset as newly measured on the rounds of `instance`, and its role."""
 
     host: str
     instance: str
     offset_us: int
+    role: str | None = None
 
 
 class HostOffsets:
@@ -184,7 +186,13 @@ class HostOffsets:
         return len(self._hosts)
 
     def see(
-        self, host: str | None, instance: str, raw_us: int, kind: str, number: object
+        self,
+        host: str | None,
+        instance: str,
+        raw_us: int,
+        kind: str,
+        number: object,
+        role: str | None = None,
     ) -> list[OffsetChange]:
         """One event of `host` stamped `raw_us` by its clock: the offsets it changed (of
         this host, or of hosts whose lines waited for this one)."""
@@ -196,63 +204,85 @@ class HostOffsets:
         ):
             return []
         h = self._host(host)
+        h.role = role or h.role
         if not h.tops.fresh(instance, number, kind):
             return []
         rnd = self._round(instance, number)
         changed: list[OffsetChange] = []
+        new_kind = False
         if h.offset is not None:
             # What other hosts' lines are measured against: only measured hosts' lines, at
             # their corrected times (an unmeasured clock may be the wrong one).
+            new_kind = kind not in rnd.seen
             _keep(rnd.seen, kind, host, raw_us - h.offset)
+        line: tuple[str, int, str] | None = (host, raw_us, kind)
         if kind in PEERS:
             middle = rnd.closed.get(kind)
             if middle is not None:
                 self._against_peers(host, instance, raw_us - middle, changed)
-            else:
-                if kind not in rnd.closed:
-                    _keep(rnd.peers, kind, host, raw_us)
+                line = None
+            elif kind not in rnd.closed:
                 # Measured against the peers' median once a line that follows from theirs
                 # comes (the set is then whole, whatever order its lines came in); where
-                # fewer than three write it (two clients), by the lines around it.
-                if len(rnd.ordered) < LINES_KEPT:
-                    rnd.ordered.append((host, raw_us, kind))
-        elif len(rnd.ordered) < LINES_KEPT:
-            rnd.ordered.append((host, raw_us, kind))
-        self._close_before(kind, instance, rnd, changed)
-        # Lines measured by the lines around them, once some measured host logged a line
-        # that follows from theirs (or at once, for the round's last kind of line).
-        if rnd.ordered:
-            keep = []
-            for line in rnd.ordered:
-                if line[2] in PEERS and line[2] not in rnd.closed:
-                    keep.append(line)  # its peers' median is still to come
-                elif line[2] == ROUND_ORDER[-1] or around(line[2], rnd.seen, line[0])[1]:
-                    self._against_order(line[0], instance, rnd, line[1], line[2], changed)
+                # fewer than three write it (two clients), by the lines around it. Past
+                # LINES_KEPT peers, against the median of those kept.
+                peers = rnd.peers.get(kind, {})
+                if len(peers) >= LINES_KEPT:
+                    middle = round(statistics.median(peers.values()))
+                    self._against_peers(host, instance, raw_us - middle, changed)
                 else:
-                    keep.append(line)
+                    _keep(rnd.peers, kind, host, raw_us)
+                line = None
+        new_kind = self._close_before(kind, instance, rnd, changed) or new_kind
+        if line is not None and not self._order_ready(line, rnd):
+            if len(rnd.ordered) < LINES_KEPT:
+                rnd.ordered.append(line)
+        elif line is not None:
+            self._against_order(host, instance, rnd, raw_us, kind, changed)
+        if new_kind and rnd.ordered:
+            # A kind of line newly logged (or made whole) in this round: the lines that
+            # waited for what follows them are measured now.
+            keep = []
+            for waiting in rnd.ordered:
+                if self._order_ready(waiting, rnd):
+                    self._against_order(waiting[0], instance, rnd, waiting[1], waiting[2], changed)
+                else:
+                    keep.append(waiting)
             rnd.ordered = keep
         return changed
 
+    def _order_ready(self, line: tuple[str, int, str], rnd: _Round) -> bool:
+        """Whether a line can be measured by the lines around it: its kind is not one
+        many hosts write still to be made whole, and a measured host logged a line that
+        follows from it (or it is the round's last kind)."""
+        host, _, kind = line
+        if kind in PEERS and kind not in rnd.closed:
+            return False
+        return kind == ROUND_ORDER[-1] or around(kind, rnd.seen, host)[1] is not None
+
     def _close_before(
         self, kind: str, instance: str, rnd: _Round, changed: list[OffsetChange]
-    ) -> None:
+    ) -> bool:
         """A line of `kind` came: the kinds many hosts write that come before it in the
-        round are whole; their lines are measured against their median."""
+        round are whole; their lines are measured against their median, those of a kind
+        fewer than three wrote wait to be measured by the lines around them. Whether any
+        kind was made whole."""
+        closed = False
         for earlier in ROUND_ORDER[: ROUND_ORDER.index(kind)]:
             if earlier not in PEERS or earlier in rnd.closed:
                 continue
+            closed = True
             peers = rnd.peers.pop(earlier, {})
             if len(peers) < AGREEING:
                 rnd.closed[earlier] = None
+                for host, raw in peers.items():
+                    if len(rnd.ordered) < LINES_KEPT:
+                        rnd.ordered.append((host, raw, earlier))
                 continue
             middle = rnd.closed[earlier] = round(statistics.median(peers.values()))
-            keep = []
-            for line in rnd.ordered:
-                if line[2] == earlier:
-                    self._against_peers(line[0], instance, line[1] - middle, changed)
-                else:
-                    keep.append(line)
-            rnd.ordered = keep
+            for host, raw in peers.items():
+                self._against_peers(host, instance, raw - middle, changed)
+        return closed
 
     def _round(self, instance: str, number: int) -> _Round:
         rounds = self._rounds.get(instance)
@@ -319,7 +349,7 @@ class HostOffsets:
         offset = 0 if abs(typical) <= CORRECTION_US else typical
         if offset != h.offset:
             h.offset = offset
-            changed.append(OffsetChange(host, instance, offset))
+            changed.append(OffsetChange(host, instance, offset, h.role))
 
 
 def _keep(by_kind: dict[str, dict[str, int]], kind: str, host: str, at_us: int) -> dict[str, int]:

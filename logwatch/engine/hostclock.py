@@ -70,7 +70,12 @@ class HostTime:
         if event.name not in ROUND_LINES:
             return []
         return self.offsets.see(
-            event.host, event.instance, event.time_us, event.name, event.fields.get("round")
+            event.host,
+            event.instance,
+            event.time_us,
+            event.name,
+            event.fields.get("round"),
+            event.role,
         )
 
     def skewed(self, offset_us: int) -> bool:

@@ -234,8 +234,9 @@ class ParticipantsZero(Rule):
 
 
 class ParticipantsLow(Rule):
-    """Participants below half the expected clients (the clients active in W, or
-    expect_clients) for N consecutive rounds; a round at or above half resolves."""
+    """Participants below half the expected clients (expect_clients, else the most the
+    aggregator forwarded in an aggregate lately: clients' own lines, and host names, are
+    untrusted) for N consecutive rounds; a round at or above half resolves."""
 
     __slots__ = ("_low_rounds",)
 
@@ -250,7 +251,10 @@ class ParticipantsLow(Rule):
             return None
         expected = self.settings.expect_clients
         if expected is None:
-            expected = st.clients_active_now(now_us)
+            # As a trusted role counts them: the aggregator's envelopes per aggregate.
+            expected = st.clients_forwarded_lately(now_us)
+            if expected is None:
+                return None
         values = {**_round_values(fin), "expected_clients": expected}
         if 2 * fin.participants >= expected:
             self._low_rounds = 0

@@ -35,6 +35,7 @@ LEADER_CHANGES: Final = 100
 MAX_SERVERS: Final = 256
 MAX_CLIENTS: Final = 100_000
 RATE_SPAN_S: Final = 600
+FORWARDS_KEPT: Final = 4096
 CLIENT_MEMORY_WINDOWS: Final = 10
 """Clients count as expected for this many rule windows after the last sign of one; then
 they have left, and zero participants is an idle instance, not a failure."""
@@ -113,6 +114,9 @@ class InstanceState:
         # Clients.
         self.clients_active = RecentKeys(MAX_CLIENTS)
         self.clients_registered = RecentKeys(MAX_CLIENTS)
+        # (time, clients) of the aggregator's forwarded aggregates: how many clients the
+        # instance has, as a trusted role counts them.
+        self._forwarded_clients: deque[tuple[int, int]] = deque(maxlen=FORWARDS_KEPT)
         self.last_client_sign_us: int | None = None
         # Aggregator.
         self.aggregator_seen = False
@@ -193,6 +197,15 @@ class InstanceState:
     def clients_active_now(self, now_us: int) -> int:
         return self.clients_active.count_after(now_us - self.rule_window_us())
 
+    def clients_forwarded_lately(self, now_us: int) -> int | None:
+        """The most clients' envelopes one aggregate held in the last CLIENT_MEMORY_WINDOWS
+        W, as the aggregator logged them; None when it forwarded none then."""
+        after = now_us - CLIENT_MEMORY_WINDOWS * self.rule_window_us()
+        recent = self._forwarded_clients
+        while recent and recent[0][0] <= after:
+            recent.popleft()
+        return max((n for _, n in recent), default=None)
+
     def clients_expected(self, now_us: int) -> bool:
         """Whether clients should take part: as configured, else a sign of a client
         (an envelope, a registration, an aggregate with clients) not long ago."""
@@ -240,7 +253,9 @@ class InstanceState:
             self.stall_evidence.note(event)
         if name in CLIENT_EVIDENCE:
             self._client_sign(at)
-            if name in (REGISTERING_CLIENT, REGISTRATION_ACCEPTED):
+            # Registrations as the aggregator logs them: clients, and their host names, are
+            # untrusted (a flood of made-up ones must not make clients the instance lacks).
+            if name == REGISTERING_CLIENT and event.role == "aggregator":
                 client = fields.get("client")
                 if client is not None:
                     self.clients_registered.see(str(client), at)
@@ -248,6 +263,9 @@ class InstanceState:
             self.aggregator_seen = True
             self.aggregator_last_seen_us = _later(self.aggregator_last_seen_us, at)
             self.last_forwarded_us = _later(self.last_forwarded_us, at)
+            forwarded = _int(fields.get("clients"))
+            if forwarded is not None and event.role == "aggregator":
+                self._forwarded_clients.append((at, forwarded))
             self.last_forwarded_round = _int(fields.get("round"))
             if (_int(fields.get("clients")) or 0) > 0:
                 self._client_sign(at)

@@ -17,6 +17,8 @@ from logwatch.sources import open_inputs
 from logwatch.units import UnitTemplate, Writers
 
 INSTANCES_KEPT = 1000
+STRETCH_US = 1_000_000
+"""Stretches of skewed hosts whose offsets round to the same second are read together."""
 ReplayStep = Step | Unreadable | Tick
 Items = Iterator[Entry | Glance | Unreadable | Passing]
 Opener = Callable[[Writers | None, Screen | None], Items]
@@ -123,9 +125,9 @@ class ReplayPlan:
         entries of skewed hosts where their corrected time puts them.
 
         A capture merged by time puts a host an hour ahead after everyone else, and one
-        behind before: its entries are read again, each stretch of one clock offset on
-        its own, and merged in by corrected time (memory stays constant; the capture is
-        read once more per stretch).
+        behind before: its entries are read again, the stretches of about one clock
+        offset together, and merged in by corrected time (memory stays constant; the
+        capture is read once more per offset).
         screened: lines no pattern can claim are not decoded (their records say only who
         and when); False when the caller shows them.
         """
@@ -148,26 +150,34 @@ class ReplayPlan:
         others = (
             step for step in main if not (isinstance(step, Step) and step.record.host in skewed)
         )
-        # Each stretch of a skewed host's clock read on its own: within one, its entries
-        # come in order of their corrected time, wherever the capture holds them. Counted
-        # once, in the main read: these reads' counts are dropped.
-        stretches = [
-            self._stretch(host, low, high, screened)
-            for host in sorted(skewed)
-            for low, high, _ in offsets.ranges(host)
-        ]
+        # The stretches of skewed hosts' clocks with about one offset read together, on
+        # their own: within one, entries come in order of their corrected time, wherever
+        # the capture holds them. Counted once, in the main read: these reads' counts are
+        # dropped.
+        buckets: dict[int, dict[str, list[tuple[int | None, int | None]]]] = {}
+        for host in sorted(skewed):
+            for low, high, offset in offsets.ranges(host):
+                bucket = buckets.setdefault(round(offset / STRETCH_US), {})
+                bucket.setdefault(host, []).append((low, high))
+        stretches = [self._stretch(bucket, screened) for _, bucket in sorted(buckets.items())]
         return heapq.merge(others, *stretches, key=corrected)
 
     def _stretch(
-        self, host: str, low: int | None, high: int | None, screened: bool
+        self, ranges: dict[str, list[tuple[int | None, int | None]]], screened: bool
     ) -> Iterator[ReplayStep]:
-        """The steps of `host` stamped within [low, high)."""
+        """The steps of the hosts in `ranges` stamped within one of their ranges [low,
+        high) (None: no bound)."""
         for step in self._read(Tally(), Matcher(self.reading.patterns), screened=screened):
             if isinstance(step, Step):
                 record = step.record
+                host_ranges = ranges.get(record.host) if record.host is not None else None
+                if host_ranges is None:
+                    continue
                 t = record.time_us
-                if record.host == host and (low is None or t >= low) and (high is None or t < high):
-                    yield step
+                for low, high in host_ranges:
+                    if (low is None or t >= low) and (high is None or t < high):
+                        yield step
+                        break
 
     def _read(self, tally: Tally, matcher: Matcher, *, screened: bool) -> Iterator[ReplayStep]:
         reading = self.reading
