@@ -293,29 +293,28 @@ def test_resume_is_exact_for_every_hosts_file(tmp_path: Path) -> None:
     assert _rounds(got) == [3, 4]
 
 
-def test_a_vacuumed_cursor_falls_back_to_the_lookback_and_says_so(
-    tmp_path: Path, make: Callable[..., LiveSource]
-) -> None:
+def test_journalctl_falls_back_to_the_lookback_for_a_vacuumed_cursor(tmp_path: Path) -> None:
+    # journalctl resumes after one cursor only; the native follower resumes at the oldest
+    # entry left (tests/test_follow_vacuum.py).
     now = wall_clock_us()
     with LiveJournal(tmp_path, "old.journal") as old:
         old.write(restamp(_export(0), now - 30_000_000))
-    first = make(UNITS, directory=tmp_path)
-    first.start(since_us=0)
-    assert _rounds(_collect(first, 1)) == [0]
-    saved = first.cursor
-    first.close()
+    with JournalctlFollower(UNITS, directory=tmp_path) as first:
+        first.start(since_us=0)
+        assert _rounds(_collect(first, 1)) == [0]
+        saved = first.cursor
     with LiveJournal(tmp_path, "new.journal") as new:
         (tmp_path / "old.journal").unlink()  # vacuumed
         new.write(restamp(_export(1), now - 300_000_000))  # before the lookback
         new.write(restamp(_export(2), now - 10_000_000))
-        second = make(UNITS, directory=tmp_path)
-        point = second.start(cursor=saved, lookback_s=60, now_us=now)
-        assert point.cursor_lost and point.how == "lookback"
-        assert point.at_us == now - 60_000_000
-        assert "saved cursor is no longer in the journal" in point.note
-        assert "starting 60 s back" in point.note
-        assert second.take_notices() == [point.note]
-        assert _rounds(_collect(second, 1) + second.poll(0.3)) == [2]
+        with JournalctlFollower(UNITS, directory=tmp_path) as second:
+            point = second.start(cursor=saved, lookback_s=60, now_us=now)
+            assert point.cursor_lost and point.how == "lookback"
+            assert point.at_us == now - 60_000_000
+            assert "saved cursor is no longer in the journal" in point.note
+            assert "starting 60 s back" in point.note
+            assert second.take_notices() == [point.note]
+            assert _rounds(_collect(second, 1) + second.poll(0.3)) == [2]
 
 
 def test_a_malformed_cursor_falls_back_too(tmp_path: Path, make: Callable[..., LiveSource]) -> None:
