@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import as_nobody
+from mounts import fill, remount, small_fs
 
 from logwatch.cursor import (
     CursorStore,
+    SaveStatus,
     join_cursors,
     parse_cursor,
     split_cursors,
@@ -157,6 +160,70 @@ def test_a_state_dir_that_cannot_be_written_is_an_input_error() -> None:
         assert as_nobody(attempt(directory / "sub")) == (
             f"cannot create state dir {directory / 'sub'}: permission denied"
         )
+
+
+def test_a_read_only_state_dir_is_said_once_retried_and_recovered(tmp_path: Path) -> None:
+    with small_fs(tmp_path / "fs") as fs:
+        store = CursorStore(fs / "state", "acme")
+        assert store.save(C1)
+        saved_at = store.status.last_saved_us
+        assert store.status == SaveStatus(saved=1, last_saved_us=saved_at)
+        remount(fs, "ro")
+        assert not store.save(C2)
+        assert not store.save(C2)  # tried again: a failed save is not a saved cursor
+        status = store.status
+        assert (status.saved, status.failures, status.reason) == (1, 2, "read-only file system")
+        assert status.failing_since_us is not None and status.last_saved_us == saved_at
+        (notice,) = store.take_notices()
+        assert notice.startswith(
+            f"cannot save the cursor to {store.path}: read-only file system; following goes "
+            "on and saving is tried again at every save (a restart now resumes from the "
+            "cursor saved at 20"
+        )
+        assert not store.save(C3)
+        assert store.take_notices() == []  # said once
+        remount(fs, "rw")
+        assert store.save(C3)
+        assert store.path.read_text() == C3 + "\n"
+        assert store.status.failing_since_us is None and store.status.failures == 3
+        (again,) = store.take_notices()
+        assert again.startswith(f"cursor saved again to {store.path}, after ")
+        assert os.listdir(fs / "state") == ["acme.cursor"]
+
+
+def test_a_full_state_dir_is_said_once_and_retried(tmp_path: Path) -> None:
+    with small_fs(tmp_path / "fs") as fs:
+        store = CursorStore(fs / "state", "acme")
+        filler = fill(fs)
+        assert not store.save(C1)
+        assert store.status.reason == "no space left on device"
+        (notice,) = store.take_notices()
+        assert "a restart now starts without a cursor" in notice
+        assert os.listdir(fs / "state") == []  # no temp file left behind
+        filler.unlink()
+        assert store.save(C1)
+        assert CursorStore(fs / "state", "acme").load() == C1
+
+
+def test_a_removed_state_dir_is_made_again(tmp_path: Path) -> None:
+    store = CursorStore(tmp_path / "state", "acme")
+    assert store.save(C1)
+    shutil.rmtree(tmp_path / "state")
+    assert store.save(C2)
+    assert store.path.read_text() == C2 + "\n"
+    assert store.take_notices() == []
+
+
+def test_a_removed_state_dir_that_cannot_be_made_again_is_said(tmp_path: Path) -> None:
+    store = CursorStore(tmp_path / "var" / "state", "acme")
+    assert store.save(C1)
+    shutil.rmtree(tmp_path / "var")
+    (tmp_path / "var").write_text("")  # where the directory was, a file
+    assert not store.save(C2)
+    (notice,) = store.take_notices()
+    assert notice.startswith(f"cannot save the cursor to {store.path}: not a directory;")
+    (tmp_path / "var").unlink()
+    assert store.save(C2)
 
 
 def test_a_reader_never_sees_a_torn_cursor(tmp_path: Path) -> None:
