@@ -252,6 +252,12 @@ def run_follow(
         from logwatch.cursor import CursorStore, state_key
 
         store = CursorStore(state_dir, state_key(names or ["all"], source.key()))
+    # --- issue 19 glue (to port into the metrics rewrite): what the follow could not keep.
+    if fleet is not None and fleet.server is not None:
+        from logwatch.sinks.keeping_metrics import keeping_collector
+
+        fleet.server.registry.register(keeping_collector(live, store))
+    # --- end of glue
     resolved_output = output or ("tui" if sys.stdout.isatty() else "json")
     sink, dashboard = make_sink(resolved_output, exec_argv, exec_timeout_s, settings, exec_states)
     if fleet is not None and fleet.alertmanager is not None:
@@ -269,9 +275,10 @@ def run_follow(
             lookback_s=warmup_seconds(settings),
             now_us=now,
         )
-        if start.note:
-            notes.append(start.note)
-            _note(start.note, resolved_output)
+        # issue 19 glue: said now, and once (the source's notices carry start.note too).
+        for notice in live.take_notices():
+            notes.append(notice)
+            _note(notice, resolved_output)
         if not all_instances and not source.stdin:
             # Said at start, not after W: a typo must not look like a quiet instance.
             for line in _missing(names, source, reading.config.unit_template):
@@ -313,7 +320,8 @@ def run_follow(
             items = live.poll(TICK_S)
             if items:
                 follow.feed(items)
-            for notice in live.take_notices():
+            # issue 19 glue: the cursor store's lines (saving failed, works again) too.
+            for notice in [*live.take_notices(), *(store.take_notices() if store else [])]:
                 notes.append(notice)
                 _note(notice, resolved_output)
             follow.tick(wall_clock_us())
@@ -334,6 +342,9 @@ def run_follow(
         stop.restore()
         if store is not None and live.cursor:
             store.save(live.cursor)
+            for notice in store.take_notices():  # issue 19 glue: a last save that failed
+                notes.append(notice)
+                _note(notice, resolved_output)
         live.close()
         summary: dict[str, Any] = engine.summary().to_json()
         summary.update(tally.to_json())
