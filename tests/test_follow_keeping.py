@@ -108,3 +108,57 @@ def test_a_state_dir_that_turns_read_only_is_said_once_and_following_goes_on(
         assert cursor.name.startswith(INSTANCE)
     err = f.final_err
     assert err.count("cannot save the cursor") == 1 and err.count("cursor saved again") == 1
+
+
+def test_a_long_warm_up_does_not_put_every_host_ahead() -> None:
+    """A restart reads its backlog while the hosts write on: what it reads last was
+    written after it started. The warm-up moves the reference clock with the wall clock;
+    left at the start, every host looked ahead by the warm-up's length (clock_skew for
+    each, seen in the soak after its kill -9)."""
+    from logwatch.commands.common import build_reading
+    from logwatch.commands.follow import Follow, Stop, _warm_up
+    from logwatch.engine import AlertTransition, Engine, RuleSettings
+    from logwatch.engine.hostclock import LiveTime
+    from logwatch.records import Entry, Unreadable
+    from logwatch.simulate import Scenario, render
+    from logwatch.times import US
+
+    lines = Scenario(INSTANCE, period_s=1.0, servers=3, clients=2).start().rounds(6).lines()
+
+    class Backlog:
+        """Batches stamped as they are read: written while the warm-up ran."""
+
+        def __init__(self) -> None:
+            self.batches = [lines[i : i + 25] for i in range(0, len(lines), 25)]
+
+        def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
+            if not self.batches:
+                return []
+            batch, now = self.batches.pop(0), wall_clock_us()
+            return [
+                Entry(now - (batch[-1].time_us - x.time_us), True,
+                      {"MESSAGE": render(x, "full"), "_SYSTEMD_UNIT": x.unit_name,
+                       "_HOSTNAME": x.host})
+                for x in batch
+            ]  # fmt: skip
+
+    shown: list[object] = []
+
+    class Sink:
+        def emit(self, output: object) -> None:
+            shown.append(output)
+
+    clock = LiveTime(catching_up=True)
+    clock.reference_us = wall_clock_us() - 10 * US  # the follow started 10 s ago
+    follow = Follow(
+        source=Backlog(),  # type: ignore[arg-type]
+        reading=build_reading(instances=[INSTANCE], pattern_dirs_opt=[], config_path=None),
+        engine=Engine(RuleSettings(round_period_s=1.0, round_deadline_s=1.0), clock),
+        sink=Sink(),  # type: ignore[arg-type]
+        instances=[INSTANCE],
+        want_rounds=True,
+        clock=clock,
+    )
+    _warm_up(follow, Stop())
+    assert len([o for o in shown if not isinstance(o, AlertTransition)]) == 6  # rounds
+    assert [o.alert for o in shown if isinstance(o, AlertTransition)] == []

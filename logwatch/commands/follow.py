@@ -369,6 +369,9 @@ def _warm_up(follow: Follow, stop: Stop) -> None:
         items = follow.source.poll(0.0)
         if not items:
             return
+        # issue 19 glue: the wall clock moves during a long warm-up (a restart's backlog
+        # while hosts write on); a reference left at the start made every host "ahead".
+        follow.clock.reference_us = wall_clock_us()
         follow.feed(items)
 
 
