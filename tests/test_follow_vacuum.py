@@ -309,7 +309,9 @@ def test_a_file_cut_short_under_follow_is_set_aside_and_read_again_when_whole(
             assert source.losses == Losses(truncated=1)
 
 
-def test_a_file_cut_to_half_is_set_aside_too(tmp_path: Path) -> None:
+def test_a_file_left_cut_short_costs_nothing_and_is_said_once(tmp_path: Path) -> None:
+    """Cut to its first page and left so: said and counted once, looked at again only
+    when it changes (and then without a word more), and no spin meanwhile."""
     d = tmp_path / "journal"
     with LiveJournal(d, "b.journal") as b:
         with LiveJournal(d, "a.journal") as a:
@@ -317,12 +319,20 @@ def test_a_file_cut_to_half_is_set_aside_too(tmp_path: Path) -> None:
         with JournalFollower(UNITS, directory=d) as source:
             source.start(since_us=0)
             assert len(collect(source, 50)) == 50
-            end = os.path.getsize(d / "a.journal")
+            assert os.path.getsize(d / "a.journal") > 4096
             os.truncate(d / "a.journal", 4096)
             write(b, [50])
             assert rounds(collect(source, 1)) == [50]
-            assert end > 4096
-            assert "cut short (truncated)" in source.take_notices()[0]
+            cpu = time.process_time()
+            for _ in range(3):
+                assert source.poll(0.3) == []
+                os.truncate(d / "a.journal", 4096)  # an event for it: looked at again
+            assert time.process_time() - cpu < 0.2  # ~1 s of polls: waiting, not spinning
+            write(b, [51])
+            assert rounds(collect(source, 1)) == [51]
+            (notice,) = source.take_notices()
+            assert "a.journal: cut short (truncated) under follow" in notice
+            assert source.losses == Losses(truncated=1)
 
 
 def test_a_file_replaced_under_its_name_is_read_on_without_repeats(tmp_path: Path) -> None:

@@ -264,6 +264,7 @@ class JournalFollower(ClosedOnExit):
         for tail in pending:
             problem = tail.changed()
             if problem is None:
+                files.whole(tail)
                 continue
             if tail.gone:
                 # Vacuumed: journalctl frees a file's blocks as it deletes it, so what it
@@ -273,7 +274,7 @@ class JournalFollower(ClosedOnExit):
                 files.set_aside(tail, problem)
         # A writer's files in the order it wrote them, and none read past one cut short
         # by the batch limit: the cursor then never skips an entry not handed out.
-        pending = [t for t in pending if t.key in files.tails]
+        pending = [t for t in pending if files.tails.get(t.key) is t]
         pending.sort(key=lambda t: (t.seqnum_id, t.head_seqnum or _LAST))
         cut: set[str] = set()
         for tail in pending:

@@ -145,8 +145,6 @@ class OpenFiles:
         self.tails[key] = tail
         self._by_path[path] = key
         self.dirty.add(key)
-        self._troubled.discard(path)
-        self._aside.pop(path, None)
 
     def take_changes(self) -> None:
         """Mark the files the pending inotify events are about."""
@@ -167,17 +165,31 @@ class OpenFiles:
 
     def set_aside(self, tail: Tail, problem: str) -> None:
         """A file cut short or rewritten under its Reader: not read through it again.
-        Opened anew as soon as it is a whole journal file; said once."""
+        Said and counted once until a whole file is read there again. Opened anew at
+        once (copied over, it may be whole already), then only when an event says the
+        file changed: one still broken costs nothing while it stays so."""
+        path = tail.path
         self.close_tail(tail)
-        self._aside[tail.path] = tail.seqnum_id
-        self.truncated += 1
-        what = "cut short (truncated)" if problem == "truncated" else "rewritten in place"
-        self._say(
-            tail.path,
-            f"{what} under follow: set aside, and read again after the last entry read "
-            "of its writer once it is a whole journal file",
-        )
-        self.rescan = True
+        self._aside[path] = tail.seqnum_id
+        if path not in self._troubled:
+            self.truncated += 1
+            what = "cut short (truncated)" if problem == "truncated" else "rewritten in place"
+            self._say(
+                path,
+                f"{what} under follow: set aside, and read again after the last entry read "
+                "of its writer once it is a whole journal file",
+            )
+            try:
+                st = path.stat()
+            except OSError:
+                return
+            self._open(path, (st.st_dev, st.st_ino))
+
+    def whole(self, tail: Tail) -> None:
+        """`tail` passed its check: whatever was said about its path is over."""
+        if tail.path in self._troubled:
+            self._troubled.discard(tail.path)
+            self._aside.pop(tail.path, None)
 
     def close_tail(self, tail: Tail) -> None:
         """Release one file."""
