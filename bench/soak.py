@@ -88,7 +88,11 @@ class Follower:
                 self.live.set()
 
 
-def start_follower(index: int, argv: list[str], arrivals: list[Arrival]) -> Follower:
+def start_follower(
+    index: int, argv: list[str], arrivals: list[Arrival], *, wait_live: bool = True
+) -> Follower:
+    """Start a follower; with `wait_live`, return once it says it is live (the backlog
+    read), else at once (a restart prints what it reads of its backlog meanwhile)."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     f = Follower(index, proc, arrivals)
     assert proc.stdout is not None and proc.stderr is not None
@@ -96,6 +100,8 @@ def start_follower(index: int, argv: list[str], arrivals: list[Arrival]) -> Foll
         t = threading.Thread(target=target, args=(stream,), daemon=True)
         t.start()
         f.threads.append(t)
+    if not wait_live:
+        return f
     if not f.live.wait(LIVE_WAIT_S) or proc.poll() is not None:
         last = f.stderr[-1][1] if f.stderr else "no message"
         proc.kill()
@@ -227,15 +233,16 @@ def _soak(settings: Settings, writer: Writer, journal: LiveJournal, state: Path)
         soak.cursor_saved_wall = _mtime(state)
         log(f"kill -9 after {soak.killed_at - started:.0f} s; down for {settings.down_s:g} s")
         time.sleep(settings.down_s)
-        followers.append(start_follower(2, argv, arrivals))
+        followers.append(start_follower(2, argv, arrivals, wait_live=False))
         sampler.current = followers[1]
-        soak.restarted_live_at = followers[1].live_at
-        log(f"restarted; live again {followers[1].live_at - soak.killed_at:.1f} s after the kill")
         _wait_until(started + settings.seconds, followers[1])
         stop.set()
         thread.join(30.0)
         soak.written = writer.written
         _drain(arrivals, writer.written.marker_times, followers[1])
+        # Never live: every round it printed was its backlog's.
+        soak.restarted_live_at = followers[1].live_at or time.monotonic()
+        log(f"restarted: live {soak.restarted_live_at - soak.killed_at:.1f} s after the kill")
         soak.metrics = scrape(port)
         soak.cpu_follower_s += cpu_seconds(followers[1].proc.pid) or 0.0
         soak.cpu_remote_s = (cpu_seconds(journal.pid) or 0.0) - cpu0["remote"]

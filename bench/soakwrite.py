@@ -30,6 +30,10 @@ from logwatch.times import US
 
 POOL_S = 5.0
 """Seconds of noise rendered once and written again and again."""
+BATCH_S = 0.05
+"""The most written at once, in seconds of the rate: a writer that fell behind (its
+journal-remote slower than the rate) catches up in steps, not in one write that blocks
+for seconds, so it stops when told and its entries' stamps stay fresh."""
 _REALTIME = b"__REALTIME_TIMESTAMP="
 _MONOTONIC = b"__MONOTONIC_TIMESTAMP="
 _BOOT_AGE_US = 1_000_000 * US
@@ -95,6 +99,7 @@ class Writer:
         w.started = started = time.monotonic()
         cpu0 = time.thread_time()
         next_rotation = self.rotate_every_s
+        most = max(1, round(self.noise_rate * BATCH_S))
         while keep_going():
             now = time.monotonic() - started
             parts: list[bytes] = []
@@ -113,7 +118,7 @@ class Writer:
                 if one.markers:
                     markers.append(one.markers[0])
                 pending = next(self._instance, None)
-            due = int(now * self.noise_rate) - noise_done
+            due = min(int(now * self.noise_rate) - noise_done, most)
             for k in range(noise_done, noise_done + due):
                 i = k % pool_n
                 parts += (pool.heads[i], stamp, pool.tails[i])
@@ -123,6 +128,7 @@ class Writer:
                 parts.append(rotation_export(wall))
                 next_rotation += self.rotate_every_s
                 w.rotations_asked += 1
+            w.cpu_s = time.thread_time() - cpu0
             if parts:
                 at = time.monotonic()
                 write(b"".join(parts))
