@@ -15,6 +15,11 @@ after a later-stamped entry of another host was read is skipped for good (system
 issues #359 and #14911), and a new file mixing several hosts is positioned by boot and
 monotonic time, which can skip its first entries. Hosts upload with delays of their own,
 so in a journal-remote collection both happen all the time.
+
+A collector's files come and go under a follow that runs for months: which are open, and
+what happens when one is rotated, vacuumed, replaced or cut short, is follow_files.py's;
+what of the journal was gone before it was read (a saved cursor vacuumed away while
+logwatch was down), journal_gaps.py's.
 """
 
 from __future__ import annotations

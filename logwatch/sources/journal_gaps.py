@@ -52,12 +52,16 @@ class Resume:
         if not self.gaps:
             return ""
         known = [g.entries for g in self.gaps if g.entries is not None]
+        count = sum(known) if known and len(known) == len(self.gaps) else None
         seconds = max(g.seconds for g in self.gaps)
         first = min(g.after_us for g in self.gaps)
-        what = f"{seconds:.1f} s of journal after it" if seconds else "entries after it"
-        count = f" ({sum(known):,} entries)" if known and len(known) == len(self.gaps) else ""
+        if seconds:
+            what = f"{seconds:.1f} s of journal after it"
+            what += f" ({count:,} entries)" if count is not None else ""
+        else:
+            what = f"{count:,} entries after it" if count is not None else "entries after it"
         return (
-            f"saved cursor ({format_time(first)}): {what}{count} no longer in the journal "
+            f"saved cursor ({format_time(first)}): {what} no longer in the journal "
             "(vacuumed while logwatch was not reading); resuming at the oldest entry left"
         )
 
