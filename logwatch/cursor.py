@@ -211,8 +211,8 @@ class CursorStore:
                 else "a restart now starts without a cursor"
             )
             self._notices.append(
-                f"cannot save the cursor to {self._path}: {reason}; following goes on and "
-                f"saving is tried again at every save ({resume})"
+                f"cannot save the cursor to {self._path}: {reason}; following goes on, and "
+                f"every later save tries again ({resume})"
             )
 
     def _saved(self, cursor: str) -> None:

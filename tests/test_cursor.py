@@ -177,8 +177,8 @@ def test_a_read_only_state_dir_is_said_once_retried_and_recovered(tmp_path: Path
         (notice,) = store.take_notices()
         assert notice.startswith(
             f"cannot save the cursor to {store.path}: read-only file system; following goes "
-            "on and saving is tried again at every save (a restart now resumes from the "
-            "cursor saved at 20"
+            "on, and every later save tries again (a restart now resumes from the cursor "
+            "saved at 20"
         )
         assert not store.save(C3)
         assert store.take_notices() == []  # said once
