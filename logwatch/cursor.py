@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -125,12 +126,16 @@ class CursorStore:
         self._last: str | None = None
         self._notices: list[str] = []
         self.status = SaveStatus()
+        # A mistake (a path that cannot be a directory, no permission) fails at start-up
+        # rather than at the first save, minutes into a follow; a read-only file system
+        # may pass, and is what a failing save is (said, and tried again).
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise InputError(f"cannot create state dir {self._dir}: {_reason(e)}") from None
-        # Fail at start-up rather than at the first save, minutes into a follow.
-        if not os.access(self._dir, os.W_OK | os.X_OK):
+            if e.errno != errno.EROFS:
+                raise InputError(f"cannot create state dir {self._dir}: {_reason(e)}") from None
+            return
+        if not os.access(self._dir, os.W_OK | os.X_OK) and not _read_only(self._dir):
             raise InputError(f"cannot write to state dir {self._dir}: permission denied")
 
     @property
@@ -230,6 +235,13 @@ class CursorStore:
         """Lines for the operator since the last call: saving failed, saving works again."""
         notices, self._notices = self._notices, []
         return notices
+
+
+def _read_only(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _mtime_us(path: Path) -> int | None:

@@ -191,6 +191,25 @@ def test_a_read_only_state_dir_is_said_once_retried_and_recovered(tmp_path: Path
         assert os.listdir(fs / "state") == ["acme.cursor"]
 
 
+def test_a_state_dir_read_only_at_start_up_is_a_failing_save_not_an_error(
+    tmp_path: Path,
+) -> None:
+    # /var remounted read-only after an error, then logwatch restarted: it follows on
+    # (the unit does not restart on exit 2) and saves once it can.
+    with small_fs(tmp_path / "fs") as fs:
+        CursorStore(fs / "state", "acme").save(C1)
+        remount(fs, "ro")
+        store = CursorStore(fs / "state", "acme")
+        assert store.load() == C1
+        assert not store.save(C2)
+        (notice,) = store.take_notices()
+        assert "read-only file system" in notice and "resumes from the cursor saved" in notice
+        fresh = CursorStore(fs / "new", "acme")  # not there yet, and cannot be made now
+        assert not fresh.save(C1) and fresh.status.reason == "read-only file system"
+        remount(fs, "rw")
+        assert store.save(C2) and fresh.save(C1)
+
+
 def test_a_full_state_dir_is_said_once_and_retried(tmp_path: Path) -> None:
     with small_fs(tmp_path / "fs") as fs:
         store = CursorStore(fs / "state", "acme")

@@ -109,6 +109,7 @@ class OpenFiles:
         self._finished = {k: s for k, s in self._finished.items() if k in keys}
         self.refused = {p: w for p, w in self.refused.items() if p in present}
         self._aside = {p: s for p, s in self._aside.items() if p in present}
+        self._troubled &= present.keys()
 
     def _open(self, path: Path, key: Key) -> None:
         try:
