@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logwatch.errors import InputError
+from logwatch.times import US, format_time, wall_clock_us
 
 SUFFIX = ".cursor"
 # A journal cursor is `key=value` pairs joined by `;` (`s=…;i=…;b=…;m=…;t=…;x=…`). A
@@ -82,6 +84,24 @@ def state_key(*parts: str | Iterable[str]) -> str:
     return f"{slug}-{digest}" if slug else digest
 
 
+@dataclass(frozen=True, slots=True)
+class SaveStatus:
+    """How saving the cursor goes, for /metrics (read from another thread: each change
+    makes a new object).
+
+    saved: cursors written. failures: attempts that failed, all told.
+    last_saved_us: wall time of the last cursor written or loaded (None: none yet).
+    failing_since_us: when the failures going on now began (None: saving works).
+    reason: why the last attempt failed ('' when it did not).
+    """
+
+    saved: int = 0
+    failures: int = 0
+    last_saved_us: int | None = None
+    failing_since_us: int | None = None
+    reason: str = ""
+
+
 class CursorStore:
     """One follow's cursor in `state_dir/<key>.cursor`.
 
@@ -89,9 +109,14 @@ class CursorStore:
     one and fsyncs the directory, so after a crash the file holds either the old or the
     new cursor, never a torn one. Saving the cursor already saved costs nothing, so the
     caller may save every second.
+
+    A save that fails (the directory read-only, full or removed) does not stop the
+    follow: `status` says so, `take_notices` has one line for the operator when it starts
+    failing and one when it works again, and the next save tries again (making the
+    directory anew if it is gone).
     """
 
-    __slots__ = ("_dir", "_last", "_path")
+    __slots__ = ("_dir", "_last", "_notices", "_path", "status")
 
     def __init__(self, state_dir: str | os.PathLike[str], key: str) -> None:
         if not key or "/" in key or key in (".", ".."):
@@ -99,12 +124,18 @@ class CursorStore:
         self._dir = Path(state_dir)
         self._path = self._dir / f"{key}{SUFFIX}"
         self._last: str | None = None
+        self._notices: list[str] = []
+        self.status = SaveStatus()
+        # A mistake (a path that cannot be a directory, no permission) fails at start-up
+        # rather than at the first save, minutes into a follow; a read-only file system
+        # may pass, and is what a failing save is (said, and tried again).
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise InputError(f"cannot create state dir {self._dir}: {_reason(e)}") from None
-        # Fail at start-up rather than at the first save, minutes into a follow.
-        if not os.access(self._dir, os.W_OK | os.X_OK):
+            if e.errno != errno.EROFS:
+                raise InputError(f"cannot create state dir {self._dir}: {_reason(e)}") from None
+            return
+        if not os.access(self._dir, os.W_OK | os.X_OK) and not _read_only(self._dir):
             raise InputError(f"cannot write to state dir {self._dir}: permission denied")
 
     @property
@@ -127,14 +158,33 @@ class CursorStore:
                 f"{self._path} holds no journal cursor; delete it to start from scratch"
             )
         self._last = cursor
+        self.status = SaveStatus(last_saved_us=_mtime_us(self._path))
         return cursor
 
     def save(self, cursor: str) -> bool:
-        """Store `cursor`; False (and no I/O) when it is the one already stored."""
+        """Store `cursor`; False when it is the one already stored (no I/O), or when it
+        could not be stored (see the class)."""
         if cursor == self._last:
             return False
         if not _CURSOR.fullmatch(cursor):
             raise ValueError(f"not a journal cursor: {cursor!r}")
+        try:
+            self._write(cursor)
+        except FileNotFoundError:
+            # The state directory was removed: made anew if it can be.
+            try:
+                self._dir.mkdir(parents=True, exist_ok=True)
+                self._write(cursor)
+            except OSError as e:
+                self._failed(e)
+                return False
+        except OSError as e:
+            self._failed(e)
+            return False
+        self._saved(cursor)
+        return True
+
+    def _write(self, cursor: str) -> None:
         tmp: str | None = None
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self._path.name}.", suffix=".tmp", dir=self._dir)
@@ -145,14 +195,60 @@ class CursorStore:
             os.replace(tmp, self._path)
             tmp = None
             _fsync_dir(self._dir)
-        except OSError as e:
-            raise InputError(f"cannot save cursor to {self._path}: {_reason(e)}") from None
         finally:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+    def _failed(self, e: OSError) -> None:
+        now = wall_clock_us()
+        before = self.status
+        reason = _reason(e)
+        self.status = SaveStatus(
+            before.saved, before.failures + 1, before.last_saved_us,
+            before.failing_since_us or now, reason,
+        )  # fmt: skip
+        if before.failing_since_us is None:
+            last = before.last_saved_us
+            resume = (
+                f"a restart now resumes from the cursor saved at {format_time(last)}"
+                if last is not None
+                else "a restart now starts without a cursor"
+            )
+            self._notices.append(
+                f"cannot save the cursor to {self._path}: {reason}; following goes on, and "
+                f"every later save tries again ({resume})"
+            )
+
+    def _saved(self, cursor: str) -> None:
+        now = wall_clock_us()
+        before = self.status
         self._last = cursor
-        return True
+        self.status = SaveStatus(before.saved + 1, before.failures, now)
+        if before.failing_since_us is not None:
+            seconds = (now - before.failing_since_us) / US
+            self._notices.append(
+                f"cursor saved again to {self._path}, after {seconds:.0f} s of failed saves"
+            )
+
+    def take_notices(self) -> list[str]:
+        """Lines for the operator since the last call: saving failed, saving works again."""
+        notices, self._notices = self._notices, []
+        return notices
+
+
+def _read_only(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _mtime_us(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns // 1000
+    except OSError:
+        return None
 
 
 def _fsync_dir(directory: Path) -> None:

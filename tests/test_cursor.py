@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import as_nobody
+from mounts import fill, remount, small_fs
 
 from logwatch.cursor import (
     CursorStore,
+    SaveStatus,
     join_cursors,
     parse_cursor,
     split_cursors,
@@ -159,6 +162,89 @@ def test_a_state_dir_that_cannot_be_written_is_an_input_error() -> None:
         )
 
 
+def test_a_read_only_state_dir_is_said_once_retried_and_recovered(tmp_path: Path) -> None:
+    with small_fs(tmp_path / "fs") as fs:
+        store = CursorStore(fs / "state", "acme")
+        assert store.save(C1)
+        saved_at = store.status.last_saved_us
+        assert store.status == SaveStatus(saved=1, last_saved_us=saved_at)
+        remount(fs, "ro")
+        assert not store.save(C2)
+        assert not store.save(C2)  # tried again: a failed save is not a saved cursor
+        status = store.status
+        assert (status.saved, status.failures, status.reason) == (1, 2, "read-only file system")
+        assert status.failing_since_us is not None and status.last_saved_us == saved_at
+        (notice,) = store.take_notices()
+        assert notice.startswith(
+            f"cannot save the cursor to {store.path}: read-only file system; following goes "
+            "on, and every later save tries again (a restart now resumes from the cursor "
+            "saved at 20"
+        )
+        assert not store.save(C3)
+        assert store.take_notices() == []  # said once
+        remount(fs, "rw")
+        assert store.save(C3)
+        assert store.path.read_text() == C3 + "\n"
+        assert store.status.failing_since_us is None and store.status.failures == 3
+        (again,) = store.take_notices()
+        assert again.startswith(f"cursor saved again to {store.path}, after ")
+        assert os.listdir(fs / "state") == ["acme.cursor"]
+
+
+def test_a_state_dir_read_only_at_start_up_is_a_failing_save_not_an_error(
+    tmp_path: Path,
+) -> None:
+    # /var remounted read-only after an error, then logwatch restarted: it follows on
+    # (the unit does not restart on exit 2) and saves once it can.
+    with small_fs(tmp_path / "fs") as fs:
+        CursorStore(fs / "state", "acme").save(C1)
+        remount(fs, "ro")
+        store = CursorStore(fs / "state", "acme")
+        assert store.load() == C1
+        assert not store.save(C2)
+        (notice,) = store.take_notices()
+        assert "read-only file system" in notice and "resumes from the cursor saved" in notice
+        fresh = CursorStore(fs / "new", "acme")  # not there yet, and cannot be made now
+        assert not fresh.save(C1) and fresh.status.reason == "read-only file system"
+        remount(fs, "rw")
+        assert store.save(C2) and fresh.save(C1)
+
+
+def test_a_full_state_dir_is_said_once_and_retried(tmp_path: Path) -> None:
+    with small_fs(tmp_path / "fs") as fs:
+        store = CursorStore(fs / "state", "acme")
+        filler = fill(fs)
+        assert not store.save(C1)
+        assert store.status.reason == "no space left on device"
+        (notice,) = store.take_notices()
+        assert "a restart now starts without a cursor" in notice
+        assert os.listdir(fs / "state") == []  # no temp file left behind
+        filler.unlink()
+        assert store.save(C1)
+        assert CursorStore(fs / "state", "acme").load() == C1
+
+
+def test_a_removed_state_dir_is_made_again(tmp_path: Path) -> None:
+    store = CursorStore(tmp_path / "state", "acme")
+    assert store.save(C1)
+    shutil.rmtree(tmp_path / "state")
+    assert store.save(C2)
+    assert store.path.read_text() == C2 + "\n"
+    assert store.take_notices() == []
+
+
+def test_a_removed_state_dir_that_cannot_be_made_again_is_said(tmp_path: Path) -> None:
+    store = CursorStore(tmp_path / "var" / "state", "acme")
+    assert store.save(C1)
+    shutil.rmtree(tmp_path / "var")
+    (tmp_path / "var").write_text("")  # where the directory was, a file
+    assert not store.save(C2)
+    (notice,) = store.take_notices()
+    assert notice.startswith(f"cannot save the cursor to {store.path}: not a directory;")
+    (tmp_path / "var").unlink()
+    assert store.save(C2)
+
+
 def test_a_reader_never_sees_a_torn_cursor(tmp_path: Path) -> None:
     """Saves race with reads, and a writer killed mid-save: the file always holds one
     whole cursor of those saved."""
@@ -293,29 +379,28 @@ def test_resume_is_exact_for_every_hosts_file(tmp_path: Path) -> None:
     assert _rounds(got) == [3, 4]
 
 
-def test_a_vacuumed_cursor_falls_back_to_the_lookback_and_says_so(
-    tmp_path: Path, make: Callable[..., LiveSource]
-) -> None:
+def test_journalctl_falls_back_to_the_lookback_for_a_vacuumed_cursor(tmp_path: Path) -> None:
+    # journalctl resumes after one cursor only; the native follower resumes at the oldest
+    # entry left (tests/test_follow_vacuum.py).
     now = wall_clock_us()
     with LiveJournal(tmp_path, "old.journal") as old:
         old.write(restamp(_export(0), now - 30_000_000))
-    first = make(UNITS, directory=tmp_path)
-    first.start(since_us=0)
-    assert _rounds(_collect(first, 1)) == [0]
-    saved = first.cursor
-    first.close()
+    with JournalctlFollower(UNITS, directory=tmp_path) as first:
+        first.start(since_us=0)
+        assert _rounds(_collect(first, 1)) == [0]
+        saved = first.cursor
     with LiveJournal(tmp_path, "new.journal") as new:
         (tmp_path / "old.journal").unlink()  # vacuumed
         new.write(restamp(_export(1), now - 300_000_000))  # before the lookback
         new.write(restamp(_export(2), now - 10_000_000))
-        second = make(UNITS, directory=tmp_path)
-        point = second.start(cursor=saved, lookback_s=60, now_us=now)
-        assert point.cursor_lost and point.how == "lookback"
-        assert point.at_us == now - 60_000_000
-        assert "saved cursor is no longer in the journal" in point.note
-        assert "starting 60 s back" in point.note
-        assert second.take_notices() == [point.note]
-        assert _rounds(_collect(second, 1) + second.poll(0.3)) == [2]
+        with JournalctlFollower(UNITS, directory=tmp_path) as second:
+            point = second.start(cursor=saved, lookback_s=60, now_us=now)
+            assert point.cursor_lost and point.how == "lookback"
+            assert point.at_us == now - 60_000_000
+            assert "saved cursor is no longer in the journal" in point.note
+            assert "starting 60 s back" in point.note
+            assert second.take_notices() == [point.note]
+            assert _rounds(_collect(second, 1) + second.poll(0.3)) == [2]
 
 
 def test_a_malformed_cursor_falls_back_too(tmp_path: Path, make: Callable[..., LiveSource]) -> None:

@@ -172,6 +172,11 @@ class FollowRun:
 
             key = state_key(names or ["all"], options.source.key())
             self.store = CursorStore(options.state_dir, key)
+        if self.fleet is not None and self.fleet.server is not None:
+            from logwatch.sinks.keeping_metrics import keeping_collector
+
+            # What the follow could not keep: journal gaps, files changed, cursor saves.
+            self.fleet.server.registry.register(keeping_collector(self.source, self.store))
         self.output = options.output or ("tui" if sys.stdout.isatty() else "json")
         sink, self.dashboard = make_sink(
             self.output,
@@ -211,8 +216,9 @@ class FollowRun:
             lookback_s=warmup_seconds(self.engine.settings),
             now_us=now,
         )
-        if start.note:
-            self._note(start.note)
+        # Said now, and once (the source's notices carry the start's note too).
+        for notice in self.source.take_notices():
+            self._note(notice)
         if not options.all_instances and not options.source.stdin:
             # Said at start, not after W: a typo must not look like a quiet instance.
             for line in _missing(self.names, options.source, self.reading.config.unit_template):
@@ -278,7 +284,8 @@ class FollowRun:
         if self.live:
             self.host_time.arrival_us = now
         count = self._read(timeout_s)
-        for notice in self.source.take_notices():
+        store_notices = self.store.take_notices() if self.store is not None else []
+        for notice in [*self.source.take_notices(), *store_notices]:
             self._note(notice)
         now = self.clock.now_us()
         if not self.live:
@@ -358,6 +365,8 @@ class FollowRun:
         try:
             if self.store is not None and self.source.cursor:
                 self.store.save(self.source.cursor)
+                for notice in self.store.take_notices():
+                    self._note(notice)
             self.source.close()
         finally:
             summary: dict[str, Any] = self.engine.summary().to_json()

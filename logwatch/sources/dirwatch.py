@@ -13,6 +13,7 @@ from pathlib import Path
 
 IN_MODIFY = 0x00000002
 IN_ATTRIB = 0x00000004
+IN_CLOSE_WRITE = 0x00000008
 IN_MOVED_FROM = 0x00000040
 IN_MOVED_TO = 0x00000080
 IN_CREATE = 0x00000100
@@ -26,10 +27,14 @@ IN_NONBLOCK = os.O_NONBLOCK
 IN_CLOEXEC = os.O_CLOEXEC
 
 # Journal writers ftruncate() the file to its own size after every append precisely so
-# that readers get IN_MODIFY; the rest means the set of files changed.
+# that readers get IN_MODIFY; a writer that archives a file marks it so in its header
+# (through its map: no event) and then closes it: IN_CLOSE_WRITE. The rest means the set
+# of files changed.
+_GROWN = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE
 _MASK = (
     IN_MODIFY
     | IN_ATTRIB
+    | IN_CLOSE_WRITE
     | IN_MOVED_FROM
     | IN_MOVED_TO
     | IN_CREATE
@@ -54,8 +59,9 @@ _READ = 64 << 10
 
 @dataclass(frozen=True, slots=True)
 class Changes:
-    """What happened since the last read: files written to, and whether files were added,
-    removed or renamed (or events were lost), which calls for a new look at the directory."""
+    """What happened since the last read: files written to (or closed by their writer),
+    and whether files were added, removed or renamed (or events were lost), which calls
+    for a new look at the directory."""
 
     grown: frozenset[Path]
     rescan: bool
@@ -115,7 +121,7 @@ class DirWatch:
                 if mask & _STRUCTURE:
                     rescan = True
                 directory = self._dirs.get(wd)
-                if directory is not None and name and mask & (IN_MODIFY | IN_ATTRIB):
+                if directory is not None and name and mask & _GROWN:
                     grown.add(directory / os.fsdecode(name))
                 if mask & IN_IGNORED:
                     self._dirs.pop(wd, None)

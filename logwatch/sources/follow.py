@@ -15,12 +15,16 @@ after a later-stamped entry of another host was read is skipped for good (system
 issues #359 and #14911), and a new file mixing several hosts is positioned by boot and
 monotonic time, which can skip its first entries. Hosts upload with delays of their own,
 so in a journal-remote collection both happen all the time.
+
+A collector's files come and go under a follow that runs for months: which are open, and
+what happens when one is rotated, vacuumed, replaced or cut short, is follow_files.py's;
+what of the journal was gone before it was read (a saved cursor vacuumed away while
+logwatch was down), journal_gaps.py's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import resource
 import time
@@ -32,70 +36,23 @@ from logwatch.closing import ClosedOnExit
 from logwatch.cursor import join_cursors, parse_cursor, split_cursors
 from logwatch.errors import InputError
 from logwatch.records import Entry, Unreadable
-from logwatch.sources.dirwatch import DirWatch
+from logwatch.sources.follow_files import OpenFiles
+from logwatch.sources.journal_gaps import Gap, Ledger, Resume, plan_resume
 from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
-    JOURNAL_SUFFIXES,
-    LOST,
     MAX_BATCH,
-    PERMISSION_HINT,
     LiveSource,
     StartPoint,
     check_journal_access,
-    journal_dirs,
-    journal_files,
     local_roots,
     lookback_start,
     lost_note,
-    seqnum_id,
     unit_matches,
 )
+from logwatch.sources.losses import Losses
+from logwatch.sources.tail import Tail
 
 __all__ = ["DEFAULT_LOOKBACK_S", "JournalFollower", "LiveSource", "StartPoint"]
-
-
-class _Tail:
-    """One journal file, read by a Reader of its own in the file's own order.
-
-    anchor: where the reader stands, to stand there again: the cursor of the last entry
-    read from this file, or the time it was first positioned at.
-    """
-
-    __slots__ = ("anchor", "gone", "key", "path", "reader", "seqnum_id")
-
-    def __init__(self, path: Path, key: tuple[int, int], reader: Any, sid: str | None) -> None:
-        self.path = path
-        self.key = key
-        self.reader = reader
-        self.seqnum_id = sid
-        self.gone = False
-        self.anchor: str | int = 0
-
-    def seek_time(self, at_us: int) -> None:
-        """Position before the first entry at or after `at_us`."""
-        self.reader.seek_realtime(at_us)
-        self.anchor = at_us
-
-    def seek_after(self, cursor: str) -> None:
-        """Position right after `cursor`, which is of this file's writer."""
-        r = self.reader
-        r.seek_cursor(cursor)
-        self.anchor = cursor
-        if r._next() and r.test_cursor(cursor):
-            return
-        # Not in this file (another file of the same writer, or vacuumed): seek_cursor
-        # alone leaves the reader before the first entry numbered after the cursor.
-        r.seek_cursor(cursor)
-
-    def reseek(self) -> None:
-        """Stand where the reader stands, anew. sd-journal (252) counts an entry in the
-        file before it links it to its fields, and once it has seen a count at the end
-        of a file it does not look again until the count changes: an entry it missed
-        that way, under unit matches, would wait for the next one. A fresh seek looks."""
-        if isinstance(self.anchor, str):
-            self.seek_after(self.anchor)
-        else:
-            self.seek_time(self.anchor)
 
 
 class JournalFollower(ClosedOnExit):
@@ -105,12 +62,13 @@ class JournalFollower(ClosedOnExit):
         filters by them. Empty: every entry (`--all`; the caller picks zipnet units).
     directory: a directory of journal files, such as systemd-journal-remote collects
         from many hosts; files that appear later are read too, files that go away are
-        read to their end first. files: these journal files only. Neither: the local
-        system journal.
+        read to their end first, files their writer archived (rotated) are read to their
+        end and closed (follow_files.py). files: these journal files only. Neither: the
+        local system journal.
 
     Call `start()` once before `poll()`. `cursor` is one journal cursor per
     sequence-number space read so far (a line each), so a resume is exact for every
-    host's file, not only for the last one read.
+    host's file, not only for the last one read. `losses` counts what could not be kept.
     """
 
     def __init__(
@@ -133,42 +91,38 @@ class JournalFollower(ClosedOnExit):
             ) from None
         check_journal_access(directory, files)
         _raise_open_files_limit()
-        self._open_reader: Callable[[str], Any] = lambda path: journal.Reader(files=[path])
         # The captured-journal reader's own decoding, so live and captured entries agree.
         self._decode: Callable[[dict[str, Any]], tuple[dict[str, str], Any]] = entry_fields
-        self._fixed: frozenset[Path] | None = None
+        fixed: frozenset[Path] | None = None
         if files:
-            self._fixed = frozenset(Path(f).absolute() for f in files)
-            self._roots = sorted({p.parent for p in self._fixed})
+            fixed = frozenset(Path(f).absolute() for f in files)
+            roots = sorted({p.parent for p in fixed})
             self.origin = ",".join(str(f) for f in files)
         elif directory is not None:
-            self._roots = [Path(directory).absolute()]
+            roots = [Path(directory).absolute()]
             self.origin = str(directory)
         else:
-            self._roots = local_roots()
+            roots = local_roots()
             self.origin = "journal"
-        self._matches = unit_matches(units)
         self._max_batch = max_batch
-        self._tails: dict[tuple[int, int], _Tail] = {}
-        self._by_path: dict[Path, tuple[int, int]] = {}
-        self._dirty: set[tuple[int, int]] = set()
-        self._rescan = False
         self._positions: dict[str, tuple[int, str]] = {}
         self._cursor: str | None = None
         self._notices: list[str] = []
-        self._refused: dict[Path, str] = {}
-        # Where a file that appears during the follow is read from (set by start()).
+        self._gaps = Losses()
+        self._ledger = Ledger()
+        # Where a file of a writer not read yet is read from, once started.
         self._new_from_us = 0
-        self._started = False
-        self._watch = DirWatch()
+        self._files = OpenFiles(
+            roots, fixed, lambda path: journal.Reader(files=[path]), unit_matches(units)
+        )
         try:
-            self._scan(initial=True)
+            self._files.scan(initial=True)
         except BaseException:
             self.close()
             raise
-        if not self._tails:
+        if not self._files.tails:
             self.close()
-            why = next(iter(self._refused.values()), "not a journal file, or corrupt")
+            why = next(iter(self._files.refused.values()), "not a journal file, or corrupt")
             raise InputError(f"{self.origin}: no journal file could be opened: {why}")
 
     @property
@@ -178,70 +132,17 @@ class JournalFollower(ClosedOnExit):
             self._cursor = join_cursors(c for _, c in self._positions.values())
         return self._cursor
 
+    @property
+    def losses(self) -> Losses:
+        """What could not be kept so far (safe to read from another thread)."""
+        files = self._files
+        return Losses(
+            self._gaps.gaps, self._gaps.entries, self._gaps.seconds, files.replaced, files.truncated
+        )
+
     def fileno(self) -> int:
         """The inotify descriptor `poll` waits on, for callers with a select loop of their own."""
-        return self._watch.fileno()
-
-    # --- files ---------------------------------------------------------------------------
-
-    def _scan(self, *, initial: bool = False) -> None:
-        """Take in the directories as they are now: open new files, mark vanished ones."""
-        if self._fixed is not None:
-            dirs, found = self._roots, sorted(p for p in self._fixed if p.exists())
-        else:
-            dirs, found = journal_dirs(self._roots), journal_files(self._roots)
-        for directory in dirs:
-            try:
-                self._watch.watch(directory)
-            except OSError as e:
-                if initial:
-                    raise InputError(f"cannot watch {directory}: {e.strerror or e}") from None
-        present: set[tuple[int, int]] = set()
-        for path in found:
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            key = (st.st_dev, st.st_ino)
-            present.add(key)
-            tail = self._tails.get(key)
-            if tail is not None:
-                if tail.path != path:  # renamed when archived: the same file, read on
-                    self._by_path.pop(tail.path, None)
-                    tail.path = path
-                    self._by_path[path] = key
-                continue
-            self._open(path, key)
-        for key, tail in self._tails.items():
-            if key not in present and not tail.gone:
-                # Its descriptor still reads it: drained to its end, then closed.
-                tail.gone = True
-                self._dirty.add(key)
-
-    def _open(self, path: Path, key: tuple[int, int]) -> None:
-        try:
-            reader = self._open_reader(str(path))
-        except OSError as e:
-            if e.errno in (errno.EMFILE, errno.ENFILE):
-                why = "too many open files, raise the limit (ulimit -n)"
-            elif not os.access(path, os.R_OK):
-                why = f"permission denied ({PERMISSION_HINT})"
-            else:
-                # A file journal-remote or journald is still creating: the next event
-                # for it brings another try.
-                return
-            if path not in self._refused:
-                self._refused[path] = why
-                self._notices.append(f"{path}: not followed: {why}")
-            return
-        for match in self._matches:
-            reader.add_match(match)
-        tail = _Tail(path, key, reader, seqnum_id(path))
-        if self._started:
-            tail.seek_time(self._new_from_us)
-        self._tails[key] = tail
-        self._by_path[path] = key
-        self._dirty.add(key)
+        return self._files.watch.fileno()
 
     # --- positioning ---------------------------------------------------------------------
 
@@ -254,19 +155,22 @@ class JournalFollower(ClosedOnExit):
         now_us: int | None = None,
     ) -> StartPoint:
         """Position every file: right after `cursor` (its own entry is not read again), else
-        at `since_us`, else `lookback_s` before now. A cursor none of whose entries the
-        journal still has falls back to the lookback, and the StartPoint says so."""
-        self._started = True
+        at `since_us`, else `lookback_s` before now.
+
+        Where the journal no longer holds what came after the cursor (vacuumed), each
+        writer's files resume at the oldest entry left after it, one notice says how much
+        is gone, and `losses` counts it. Only a text that holds no cursor falls back to
+        the lookback."""
+        self._files.place = self._place
         if cursor is not None:
-            point = self._start_at_cursor(cursor, lookback_s, now_us)
-            if point is not None:
-                return point
-            why = (
-                LOST if any(map(parse_cursor, split_cursors(cursor))) else "is not a journal cursor"
-            )
+            points = [p for c in split_cursors(cursor) if (p := parse_cursor(c)) is not None]
+            headers = [h for t in self._files.tails.values() if (h := t.header()) is not None]
+            plan = plan_resume(points, headers)
+            if plan is not None:
+                return self._resume(plan)
             at = lookback_start(lookback_s, now_us)
             self._seek_all(at)
-            note = lost_note(lookback_s, why)
+            note = lost_note(lookback_s, "is not a journal cursor")
             self._notices.append(note)
             return StartPoint("lookback", at, cursor_lost=True, note=note)
         if since_us is not None:
@@ -278,37 +182,49 @@ class JournalFollower(ClosedOnExit):
 
     def _seek_all(self, at_us: int) -> None:
         self._new_from_us = at_us
-        for tail in self._tails.values():
+        for tail in self._files.tails.values():
             tail.seek_time(at_us)
 
-    def _start_at_cursor(
-        self, cursor: str, lookback_s: float, now_us: int | None
-    ) -> StartPoint | None:
-        saved: dict[str, tuple[int, str, int]] = {}
-        for text in split_cursors(cursor):
-            p = parse_cursor(text)
-            if p is not None and p.seqnum >= saved.get(p.seqnum_id, (-1, "", 0))[0]:
-                saved[p.seqnum_id] = (p.seqnum, p.cursor, p.realtime_us)
-        if not saved:
-            return None
-        known = {t.seqnum_id for t in self._tails.values()}
-        if not known & saved.keys():
-            return None
-        # Files whose writer we never read from hold nothing handed out yet: they are
-        # read from the oldest saved entry's time on.
-        self._new_from_us = min(t for _, _, t in saved.values())
-        for tail in self._tails.values():
-            mark = saved.get(tail.seqnum_id or "")
+    def _resume(self, plan: Resume) -> StartPoint:
+        # Files of writers we never read from hold nothing handed out yet: they are read
+        # from the oldest saved entry's time on.
+        self._new_from_us = plan.from_us
+        for tail in self._files.tails.values():
+            mark = plan.after.get(tail.seqnum_id)
             if mark is None:
-                tail.seek_time(self._new_from_us)
+                tail.seek_time(plan.from_us)
                 continue
             try:
-                tail.seek_after(mark[1])
+                tail.seek_after(mark.cursor)
             except (OSError, ValueError):
-                tail.seek_time(mark[2])
-        self._positions = {s: (n, c) for s, (n, c, _) in saved.items() if s in known}
+                tail.seek_time(mark.realtime_us)
+        self._positions = {s: (p.seqnum, p.cursor) for s, p in plan.after.items()}
         self._cursor = None
-        return StartPoint("cursor")
+        for sid, p in plan.after.items():
+            self._ledger.start_at(sid, p.seqnum, p.realtime_us)
+        for gap in plan.gaps:
+            self._gaps = self._gaps.with_gap(gap.entries, gap.seconds)
+            if gap.entries is not None and gap.seqnum_id in plan.after:
+                # Counted here: not again when the writer's next file is read.
+                p = plan.after[gap.seqnum_id]
+                self._ledger.start_at(gap.seqnum_id, p.seqnum + gap.entries, p.realtime_us)
+        note = plan.note()
+        if note:
+            self._notices.append(note)
+        resumed = [g.until_us for g in plan.gaps if g.until_us is not None]
+        return StartPoint("cursor", min(resumed) if resumed else None, note=note)
+
+    def _place(self, tail: Tail) -> None:
+        """A file that appeared during the follow: after the last entry handed out of its
+        writer (a rotated file's successor, a copy put back), else from the start."""
+        mark = self._positions.get(tail.seqnum_id)
+        if mark is None:
+            tail.seek_time(self._new_from_us)
+            return
+        try:
+            tail.seek_after(mark[1])
+        except (OSError, ValueError):
+            tail.seek_time(self._new_from_us)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -316,50 +232,91 @@ class JournalFollower(ClosedOnExit):
         """The entries written since the last call, oldest first; waits up to `timeout_s`
         for the first one and returns an empty list when none came."""
         deadline = time.monotonic() + max(0.0, timeout_s)
+        files = self._files
         while True:
-            if self._rescan:
-                self._rescan = False
-                self._scan()
+            # Taken in even while a backlog is read: a file made now is opened before a
+            # vacuum can take it.
+            if files.watch.wait(0):
+                files.take_changes()
+            if files.rescan:
+                files.rescan = False
+                files.scan()
+                self._forget_writers()
                 # Events may have been dropped (queue overflow): look at every file.
-                self._dirty.update(self._tails)
+                files.dirty.update(files.tails)
             batch = self._drain()
             if batch:
                 return batch
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return batch
-            if self._watch.wait(remaining):
-                changes = self._watch.read()
-                self._rescan = self._rescan or changes.rescan
-                for path in changes.grown:
-                    key = self._by_path.get(path)
-                    if key is not None:
-                        self._dirty.add(key)
-                    elif path.name.endswith(JOURNAL_SUFFIXES):
-                        self._rescan = True  # one that could not be opened before
+            if files.watch.wait(remaining):
+                files.take_changes()
+
+    def _forget_writers(self) -> None:
+        """A writer with no file left has no line in the saved cursor."""
+        writers = self._files.writers()
+        for sid in [s for s in self._positions if s not in writers]:
+            del self._positions[sid]
+            self._cursor = None
+        self._ledger.keep_only(writers)
 
     def _drain(self) -> list[Entry | Unreadable]:
+        files = self._files
         out: list[Entry | Unreadable] = []
-        pending, self._dirty = self._dirty, set()
-        for key in pending:
-            tail = self._tails.get(key)
-            if tail is None:
+        pending = [files.tails[k] for k in files.dirty if k in files.tails]
+        files.dirty = set()
+        for tail in pending:
+            problem = tail.changed()
+            if problem is None:
+                files.whole(tail)
                 continue
-            if len(out) >= self._max_batch:
-                self._dirty.add(key)
+            if tail.gone:
+                # Vacuumed: journalctl frees a file's blocks as it deletes it, so what it
+                # held is gone for its readers too (the next file read tells how much).
+                files.close_tail(tail)
+            else:
+                files.set_aside(tail, problem)
+        # A writer's files in the order it wrote them, and none read past one cut short
+        # by the batch limit: the cursor then never skips an entry not handed out.
+        pending = [t for t in pending if files.tails.get(t.key) is t]
+        pending.sort(key=lambda t: (t.seqnum_id, t.head_seqnum or _LAST))
+        cut: set[str] = set()
+        for tail in pending:
+            if len(out) >= self._max_batch or tail.seqnum_id in cut:
+                files.dirty.add(tail.key)
                 continue
-            if not self._read_tail(tail, out):
-                self._dirty.add(key)  # stopped by the batch limit: more to come
-            elif tail.gone:
-                tail.reader.close()
-                del self._tails[key]
-                self._by_path.pop(tail.path, None)
+            # Asked before reading: whatever was appended before the writer let go of
+            # the file is read now.
+            finishing = tail.gone or tail.finished()
+            done = self._read_tail(tail, out)
+            if done and finishing:
+                tail.reseek()  # see Tail.reseek: the very last entry must not wait
+                done = self._read_tail(tail, out)
+            if not done:
+                cut.add(tail.seqnum_id)
+                files.dirty.add(tail.key)
+                continue
+            header = tail.header()
+            if header is not None:
+                self._count_gap(self._ledger.examine(header), tail.path)
+            if finishing:
+                files.finish(tail)
         if len(pending) > 1:
             # Files read one after another: merge them into time order.
             out.sort(key=_time_of)
         return out
 
-    def _read_tail(self, tail: _Tail, out: list[Entry | Unreadable]) -> bool:
+    def _count_gap(self, gap: Gap | None, path: Path) -> None:
+        if gap is None:
+            return
+        self._gaps = self._gaps.with_gap(gap.entries, gap.seconds)
+        self._notices.append(
+            f"{gap.entries:,} journal entries ({gap.seconds:.1f} s) before {path.name} were "
+            "deleted before logwatch read them (vacuumed while it was behind)"
+        )
+
+    def _read_tail(self, tail: Tail, out: list[Entry | Unreadable]) -> bool:
         """Append `tail`'s new entries to `out`; True when it was read to its end."""
         r, origin, decode = tail.reader, self.origin, self._decode
         nxt, get_all, realtime, get_cursor = r._next, r._get_all, r._get_realtime, r._get_cursor
@@ -374,7 +331,7 @@ class JournalFollower(ClosedOnExit):
             try:
                 if not nxt():
                     if cursor is None and not retried:
-                        # Woken for this file yet nothing new: see _Tail.reseek.
+                        # Woken for this file yet nothing new: see Tail.reseek.
                         retried = True
                         tail.reseek()
                         continue
@@ -406,17 +363,19 @@ class JournalFollower(ClosedOnExit):
             self._cursor = None
 
     def take_notices(self) -> list[str]:
-        """Things the operator should hear about since the last call (lost cursor, ...)."""
-        notices, self._notices = self._notices, []
+        """Things the operator should hear about since the last call (a gap after the
+        saved cursor, a file cut short, ...), each once."""
+        notices = [*self._notices, *self._files.notices]
+        self._notices, self._files.notices = [], []
         return notices
 
     def close(self) -> None:
         """Release the journal files and the inotify descriptor."""
-        for tail in self._tails.values():
-            tail.reader.close()
-        self._tails.clear()
-        self._by_path.clear()
-        self._watch.close()
+        self._files.close()
+
+
+_LAST = 1 << 64
+"""Sorts a file that holds no entry yet after its writer's others."""
 
 
 def _raise_open_files_limit() -> None:
