@@ -18,7 +18,9 @@ import contextlib
 import dataclasses
 import io
 import json
+import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,13 @@ from typing import Any
 from logwatch.commands.follow import LATENESS_US, FollowOptions, FollowRun
 from logwatch.commands.replay import run_replay
 from logwatch.commands.source_options import SourceOptions
+from logwatch.livefeed import LiveJournal
 from logwatch.records import Entry, Unreadable
 from logwatch.run.clock import SteppedClock
 from logwatch.simulate import LogLine, to_export
 from logwatch.sources.export import read_export
 from logwatch.sources.live import StartPoint
+from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US
 
 STYLE = "full"
@@ -184,3 +188,73 @@ def _steps(clock: SteppedClock, end_us: int, tick_s: float) -> Iterator[int]:
 
 def _opt(args: Sequence[str], name: str) -> str | None:
     return args[args.index(name) + 1] if name in args else None
+
+
+def followed_for_real(
+    cap: Capture,
+    kind: str,
+    tmp_path: Path,
+    *args: str,
+    instances: Sequence[str] = ("acme-mainnet",),
+    tick_s: float = 0.5,
+    exec_argv: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """`follow` of the capture through a real source, its entries written when the stepped
+    clock reaches their arrival: `native` or `journalctl` on a collector's directory (a
+    journal file per host, written by systemd-journal-remote), or `stdin` (export text
+    through a pipe). After each step the follow reads until it has every entry written
+    (it waits for them, not for time). Its JSON lines."""
+    clock = SteppedClock(min(cap.arrivals) - round(tick_s * US))
+    directory = tmp_path / "journal"
+    directory.mkdir()
+    writers: dict[str, LiveJournal] = {}
+    pipe_r = pipe_w = None
+    source: Any = None
+    if kind == "stdin":
+        pipe_r, pipe_w = os.pipe()
+        source = StdinFollower("export", os.fdopen(pipe_r, "rb"))
+        out_pipe = os.fdopen(pipe_w, "wb")
+    else:
+        # Every host's file exists from the start, as on a collector that ran before.
+        for host in sorted({line.host for line in cap.stamped}):
+            writers[host] = LiveJournal(directory, f"remote-{host}.journal")
+    options = FollowOptions(
+        instances=tuple(instances),
+        all_instances=not instances,
+        source=SourceOptions(directory=directory, journalctl=kind == "journalctl"),
+        round_period=_opt(args, "--round-period"),
+        round_deadline=_opt(args, "--round-deadline"),
+        output="json",
+        exec_argv=tuple(exec_argv),
+    )
+    pending = cap.in_arrival_order()
+    written = 0
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            run = FollowRun(options, clock=clock, source=source)
+            try:
+                for now in _steps(clock, cap.end_us, tick_s):
+                    while pending and pending[0][0] <= now:
+                        _, line, chunk = pending.pop(0)
+                        if kind == "stdin":
+                            out_pipe.write(chunk)
+                            out_pipe.flush()
+                        else:
+                            writers[line.host].write(chunk)
+                        written += chunk.count(b"\n\n")
+                    run.step(0.0)
+                    waited = time.monotonic()
+                    while run.driver.tally.entries < written:
+                        assert time.monotonic() - waited < 30, (
+                            "follow did not read what was written"
+                        )
+                        run.step(0.2)
+            finally:
+                if kind == "stdin":
+                    out_pipe.close()
+                run.close()
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return [json.loads(line) for line in out.getvalue().splitlines()]

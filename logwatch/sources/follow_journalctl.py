@@ -76,6 +76,7 @@ class _FileTail:
         self.seqnum_id = seqnum_id(path)
         self.position: list[str] = []
         self.cursor: str | None = None
+        self.end_cursor: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.buf = bytearray()
         self.skipping = False
@@ -140,6 +141,8 @@ class _FileTail:
             proc.stdout.close()
         if code == 0:
             self.backoff = self.first_backoff
+            if self.cursor is None and self.end_cursor is not None:
+                self.cursor = self.end_cursor
             return None
         # A line cut off by the failure is incomplete; --after-cursor brings it again.
         del self.buf[self.buf.rfind(b"\n") + 1 :]
@@ -349,6 +352,14 @@ class JournalctlFollower(ClosedOnExit):
             tail = _FileTail(path.absolute(), self._command, self.origin, self._first_backoff)
             saved = self._saved.get(tail.seqnum_id or "")
             tail.position = [f"--after-cursor={saved}"] if saved else list(self._start_position)
+            if not saved:
+                # Where the file ends now: if nothing in it comes after the start (its
+                # host's clock is behind), what it gets later is read from there, whatever
+                # its stamps (--since would pass over it for good); an empty file is read
+                # from its first entry.
+                tail.end_cursor = _last_cursor(self._command, tail.path)
+                if tail.end_cursor is None:
+                    tail.position = []
             self._tails[key] = tail
             self._procs.append(tail)
         for key, tail in self._tails.items():
@@ -448,6 +459,24 @@ class JournalctlFollower(ClosedOnExit):
             tail.close()
         self._procs.clear()
         self._watch.close()
+
+
+def _last_cursor(command: list[str], path: Path) -> str | None:
+    """The cursor of the last entry of the journal file at `path`, None if it has none."""
+    try:
+        done = subprocess.run(
+            [*command, f"--file={path}", "--lines=1", "--reverse"],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in done.stdout.splitlines():
+        try:
+            cursor = json.loads(line).get("__CURSOR")
+        except (ValueError, AttributeError):
+            continue
+        return cursor if isinstance(cursor, str) else None
+    return None
 
 
 def _since(at_us: int) -> str:

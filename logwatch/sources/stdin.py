@@ -5,8 +5,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 from logwatch.records import Entry, Unreadable
 from logwatch.sources.live import StartPoint
@@ -20,18 +20,24 @@ class StdinFollower:
     """Entries piped in (`follow -`, JSON or text), read on a thread so the clock still
     moves while the pipe is quiet."""
 
-    def __init__(self, fmt: str | None) -> None:
+    def __init__(self, fmt: str | None, stream: BinaryIO | None = None) -> None:
+        """stream: what is piped in (default: the process's stdin)."""
         from logwatch.sources import open_inputs
 
         self._items: queue.Queue[Entry | Unreadable | None] = queue.Queue(maxsize=BACKLOG)
         self._done = False
         self._error: BaseException | None = None
-        items = open_inputs(["-"], fmt)
-        self._thread = threading.Thread(target=self._pump, args=(items,), daemon=True)
 
-    def _pump(self, items: Iterator[Entry | Unreadable]) -> None:
+        def opened() -> Iterator[Entry | Unreadable]:
+            # Opened on the thread: telling the format waits for the first bytes, and a
+            # quiet pipe must not hold up the follow's start.
+            return open_inputs(["-"], fmt, stdin=stream)  # type: ignore[return-value]
+
+        self._thread = threading.Thread(target=self._pump, args=(opened,), daemon=True)
+
+    def _pump(self, opened: Callable[[], Iterator[Entry | Unreadable]]) -> None:
         try:
-            for item in items:
+            for item in opened():
                 self._items.put(item)
         except BaseException as exc:
             # Raised where the entries are taken, as it would be without the thread;

@@ -11,6 +11,8 @@ from typing import Any
 ARCHIVED = 2
 """The header's state of a file its writer closed for good (journald's STATE_ARCHIVED)."""
 _SIGNATURE = b"LPKSHHRH"
+HEAD = ""
+"""The anchor of a tail standing before the first entry of a file that held none."""
 # systemd's journal-def.h Header up to tail_entry_monotonic: signature, flags, state,
 # file_id, machine_id, tail boot_id, seqnum_id, then fifteen 64-bit numbers.
 _HEADER = struct.Struct("<8sIIB7x16s16s16s16s15Q")
@@ -147,9 +149,24 @@ class Tail:
         return self.archived or self.path.name.endswith("~")
 
     def seek_time(self, at_us: int) -> None:
-        """Position before the first entry at or after `at_us`."""
-        self.reader.seek_realtime(at_us)
+        """Position before the first entry at or after `at_us`; in a file that holds none
+        (its host's clock is behind, or it is empty), after its last entry: what it gets
+        from now on is read whatever its stamps (a position by time would pass over them
+        for good)."""
+        r = self.reader
+        r.seek_realtime(at_us)
         self.anchor = at_us
+        if r._next():
+            r.seek_realtime(at_us)
+            return
+        r.seek_tail()
+        if r._previous():
+            last: str = r._get_cursor()
+            self.seek_after(last)
+        else:
+            # Nothing in it yet: all it will hold is new.
+            self.anchor = HEAD
+            r.seek_head()
 
     def seek_after(self, cursor: str) -> None:
         """Position right after `cursor`, which is of this file's writer."""
@@ -167,7 +184,9 @@ class Tail:
         file before it links it to its fields, and once it has seen a count at the end
         of a file it does not look again until the count changes: an entry it missed
         that way, under unit matches, would wait for the next one. A fresh seek looks."""
-        if isinstance(self.anchor, str):
+        if self.anchor == HEAD:
+            self.reader.seek_head()
+        elif isinstance(self.anchor, str):
             self.seek_after(self.anchor)
         else:
             self.seek_time(self.anchor)
