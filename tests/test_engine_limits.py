@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from logwatch.engine import AlertTransition, Engine, Output, RoundObservation, RuleSettings
-from logwatch.engine.clock import TimerQueue
 from logwatch.engine.rules import human
 from logwatch.engine.state import MAX_SERVERS, RECENT_ROUND_NUMBERS
+from logwatch.engine.timers import TimerQueue
 from logwatch.engine.windows import ParticipantsSeries, RateCounter
 from logwatch.errors import UsageError
 from logwatch.events import Event, FieldValue

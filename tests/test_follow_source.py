@@ -131,14 +131,6 @@ def test_without_units_every_entry_comes(tmp_path: Path, make: Factory) -> None:
     ]
 
 
-def _child_cpu_s(pid: int | None) -> float:
-    """CPU seconds a process has used so far (utime + stime from /proc), 0 for none."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_idle_wait_returns_at_the_timeout_without_spinning(
     tmp_path: Path, make: Factory, capsys: pytest.CaptureFixture[str]
 ) -> None:

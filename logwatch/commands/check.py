@@ -21,7 +21,6 @@ from logwatch.sinks.json_output import dumps
 from logwatch.sources.journalctl_window import JournalctlWindow
 from logwatch.sources.live import check_journal_access, local_roots, seqnum_id
 from logwatch.times import US, format_time, parse_time, wall_clock_us
-from logwatch.view_facts import has_entries
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATUS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -214,7 +213,7 @@ def _status(
         "rounds_per_min": round(view.round_rate_1m, 2) if view is not None else None,
         "last_round_age": None if age is None else round(age, 3),
     }
-    if view is None or not has_entries(view):
+    if view is None or not view.entries_seen:
         # No view at all: the engine holds one only because check started its watch, and
         # the alerts of that watch (a stall counted from --since) are about nothing seen.
         return UNKNOWN, "no entries for this instance in the journal over the period", perfdata

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from logwatch.engine.alerts import Alert
-from logwatch.engine.clock import TimerQueue
 from logwatch.engine.host_offsets import OffsetChange
 from logwatch.engine.hostclock import HostTime
 from logwatch.engine.outputs import (
@@ -22,6 +21,7 @@ from logwatch.engine.rules import NoData, Rule, instance_rules, stirs_rules
 from logwatch.engine.settings import RuleSettings
 from logwatch.engine.skews import HostSkews
 from logwatch.engine.state import InstanceState
+from logwatch.engine.timers import TimerQueue
 from logwatch.engine.views import (
     ActiveAlert,
     Gap,

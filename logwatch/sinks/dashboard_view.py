@@ -16,7 +16,6 @@ from logwatch.sinks.dashboard_legend import legend
 from logwatch.sinks.dashboard_text import fit, visible, wrap
 from logwatch.sinks.report import SEVERITY_STYLE, sparkline
 from logwatch.times import US, format_time
-from logwatch.view_facts import has_entries
 
 RECENT_TRANSITIONS = 20
 WIDE = 120  # from this width on, the rounds table adds P, the round count and the leader
@@ -280,7 +279,7 @@ def _header(lay: Layout) -> Text:
     if frame.now_us:
         out.append(f"  {format_time(frame.now_us)[:19].replace('T', ' ')}Z")
     out.append(f"  {len(frame.views)} instance{'' if len(frame.views) == 1 else 's'}")
-    empty = sum(not has_entries(v) for v in frame.views)
+    empty = sum(not v.entries_seen for v in frame.views)
     if empty:
         # A named instance with nothing to show is never "all clear"; said first, as a
         # stall of an instance that never wrote is no news about it.
@@ -299,7 +298,7 @@ def _header(lay: Layout) -> Text:
 def _age_text(view: InstanceView, now_us: int) -> Text:
     """Age of the last round (of the watch when none) against W: green, yellow past P, red
     past W, the stall rule's own thresholds; "no entries" when nothing was read at all."""
-    if not has_entries(view):
+    if not view.entries_seen:
         return Text("no entries", style="yellow")
     start = view.last_round_at_us if view.last_round_at_us is not None else view.watch_start_us
     age = (now_us - start) / US
