@@ -228,7 +228,7 @@ def expand_defines(text: str, defines: Mapping[str, str]) -> str:
 
 
 def _default_decode() -> Decode:
-    return Decoder(DecodeSettings(instance=EXAMPLE_INSTANCE))
+    return Decoder(DecodeSettings(instance=EXAMPLE_INSTANCE, untimed_us=0))
 
 
 def _files(paths: Sequence[Path]) -> list[Path]:

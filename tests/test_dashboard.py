@@ -67,10 +67,12 @@ def scenario_events() -> list[Event]:
     """acme-mainnet healthy, preview-alpha stalled since 60 s, beta-split with two leaders,
     and an instance whose names and fields are escape sequences and rich markup."""
     acme = "acme-mainnet"
-    events = [
-        ev("registration_accepted", 0.1, acme, f"c{i}", "client", client=i) for i in range(40)
-    ]
+    events = [ev("registering_client", 0.1, acme, "agg", "aggregator", client=i) for i in range(40)]
     events += [ev("sealed_envelope", END_S - 3, acme, f"c{i}", "client") for i in range(37)]
+    events += [
+        ev("forwarded_aggregate", t + 0.4, acme, "agg", "aggregator", round=100 + k, clients=37)
+        for k, t in enumerate(range(0, int(END_S), 2))
+    ]
     events += committee_rounds("acme-mainnet", ["srv1"], ["srv2", "srv3"], 0, END_S)
     events += committee_rounds("preview-alpha", ["srv1"], ["srv2", "srv3"], 0, 60)
     events += committee_rounds("beta-split", ["srv1", "srv2"], ["srv3"], 0, END_S)

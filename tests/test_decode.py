@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from logwatch import simulate
 from logwatch.decode import (
+    NO_TIME,
     UNKNOWN_INSTANCE,
     Decoder,
     DecodeSettings,
@@ -59,7 +61,8 @@ def native(message: str, level: str, target: str, *pairs: tuple[str, str]) -> En
 
 
 def decode(entry: Entry, settings: DecodeSettings | None = None) -> Record:
-    record = Decoder(settings)(entry)
+    """The record of one line read alone (as a pattern's example is)."""
+    record = Decoder(replace(settings or DecodeSettings(), untimed_us=0))(entry)
     assert isinstance(record, Record), record
     return record
 
@@ -871,23 +874,28 @@ def test_coarse_time_without_tracing_timestamp() -> None:
     assert later.time_us == coarse + 2_000_000
 
 
-def test_no_time_at_all_is_zero_then_the_last_time() -> None:
+def test_no_time_at_all_is_unreadable_then_the_last_time() -> None:
     decoder = Decoder()
     first = decoder(line("no time here"))
-    assert isinstance(first, Record)
-    assert first.time_us == 0
+    assert isinstance(first, Unreadable)
+    assert first.reason == NO_TIME
     decoder(Entry(T + 7, True, {"MESSAGE": "x"}))
     after = decoder(line("still no time"))
     assert isinstance(after, Record)
     assert after.time_us == T + 7
 
 
+def test_a_line_read_alone_is_at_time_zero() -> None:
+    alone = Decoder(DecodeSettings(untimed_us=0))(line("no time here"))
+    assert isinstance(alone, Record)
+    assert alone.time_us == 0
+
+
 def test_decoders_do_not_share_the_last_time() -> None:
     one, two = Decoder(), Decoder()
     one(Entry(T, True, {"MESSAGE": "x"}))
     later = two(line("no time"))
-    assert isinstance(later, Record)
-    assert later.time_us == 0
+    assert isinstance(later, Unreadable)
 
 
 # --- hostile input -------------------------------------------------------------------------
@@ -914,7 +922,7 @@ def test_a_mebibyte_line_decodes_quickly(text: str) -> None:
     # CPU time, not wall time: a busy machine slows the clock on the wall, not the work.
     # A decoder that backtracks on such a line takes minutes, not seconds.
     started = time.process_time()
-    result = Decoder()(line(text))
+    result = Decoder(DecodeSettings(untimed_us=0))(line(text))
     assert isinstance(result, Record)
     assert time.process_time() - started < 2.0
 
@@ -955,7 +963,7 @@ FIELD_NAMES = st.one_of(
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(message=HOSTILE_TEXT)
 def test_any_message_decodes_to_a_record(message: str) -> None:
-    result = Decoder()(line(message))
+    result = Decoder(DecodeSettings(untimed_us=0))(line(message))
     assert isinstance(result, Record)
     _settle(result)
 
@@ -981,7 +989,7 @@ def test_any_entry_decodes_without_raising(
         assert result.host == fields.get("_HOSTNAME")
         assert result.role in (None, "server", "aggregator", "client")
     else:
-        assert "MESSAGE" not in fields
+        assert "MESSAGE" not in fields or (time_us is None and result.reason == NO_TIME)
 
 
 @settings(max_examples=300, deadline=None)

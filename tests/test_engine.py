@@ -354,6 +354,15 @@ def test_participants_low_after_three_rounds_below_half_of_what_the_aggregator_f
     assert firing.values == {"round": 4, "participants": 4, "expected_clients": 10, "low_rounds": 3}
 
 
+def test_one_participant_is_said_in_words() -> None:
+    run = Run(RuleSettings(round_period_s=2, round_deadline_s=1, expect_clients=4))
+    for k, participants in enumerate([1, 1, 1, 3]):
+        run.feed("round_finalized", 2 * k, round=k + 1, participants=participants)
+    firing, resolved = [o for o in run.out if isinstance(o, AlertTransition)]
+    assert firing.summary.startswith("1 participant in round 3,"), firing.summary
+    assert resolved.summary == "round 4 had 3 participants of 4 clients"
+
+
 def test_made_up_client_hosts_expect_no_clients() -> None:
     # Client hosts are untrusted: a thousand names sealing envelopes, none of which the
     # aggregator forwards more than 4 of, set no expectation of a thousand participants.

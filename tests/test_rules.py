@@ -77,6 +77,7 @@ def test_text_output_names_each_alert_and_setting(tmp_path: Path) -> None:
     for alert in ("round_stall", "split_brain", "participants_zero", "aggregator_silent"):
         assert f"\n{alert} " in done.stdout
     assert "  split_brain_for " in done.stdout and " default " in done.stdout
+    assert "None" not in done.stdout  # what is unset is said in words
 
 
 @pytest.mark.parametrize(

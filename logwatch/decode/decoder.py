@@ -45,11 +45,15 @@ class DecodeSettings:
     unit_template: how unit names carry role and instance.
     instance: the operator's `--instance`, for captures without unit names.
     roles: the roles a unit or identifier may name.
+    untimed_us: the time of a line that carries none before any line that does. None
+        in a capture, where it makes the line unreadable (the capture starts in the
+        middle of a multi-line message); 0 for a line read alone (a pattern's example).
     """
 
     unit_template: str = DEFAULT_TEMPLATE
     instance: str | None = None
     roles: tuple[str, ...] = ROLES
+    untimed_us: int | None = None
 
 
 class Decoder:
@@ -70,9 +74,9 @@ class Decoder:
         self._units: dict[str, tuple[str, str] | None] = {}
         # And a text capture names the writer by identifier on every line.
         self._identifiers: dict[str, str | None] = {}
-        # The last time given, None before any: a line with no time of its own then has
-        # none at all (a capture that starts in the middle of a multi-line message).
-        self._last_us: int | None = None
+        # The last time given: a line with no time of its own takes it (before any, the
+        # settings say).
+        self._last_us: int | None = self._settings.untimed_us
 
     @property
     def settings(self) -> DecodeSettings:

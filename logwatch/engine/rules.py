@@ -24,6 +24,7 @@ from logwatch.engine.state import (
 )
 from logwatch.events import Event
 from logwatch.times import US
+from logwatch.words import counted
 
 
 class Rule:
@@ -213,7 +214,7 @@ class ParticipantsZero(Rule):
         if fin.participants > 0:
             self._zero_rounds = 0
             return self.alert.to_resolved(
-                now_us, f"{_round_text(fin)} had {fin.participants} participants", values
+                now_us, f"{_round_text(fin)} had {counted(fin.participants, 'participant')}", values
             )
         self._zero_rounds += 1
         if not st.clients_expected(now_us):
@@ -258,10 +259,9 @@ class ParticipantsLow(Rule):
         values = {**_round_values(fin), "expected_clients": expected}
         if 2 * fin.participants >= expected:
             self._low_rounds = 0
+            took = counted(fin.participants, "participant")
             return self.alert.to_resolved(
-                now_us,
-                f"{_round_text(fin)} had {fin.participants} participants of {expected} clients",
-                values,
+                now_us, f"{_round_text(fin)} had {took} of {expected} clients", values
             )
         self._low_rounds += 1
         if self._low_rounds < self.settings.participants_low_rounds:
@@ -269,8 +269,8 @@ class ParticipantsLow(Rule):
         values["low_rounds"] = self._low_rounds
         return self.alert.to_firing(
             now_us,
-            f"{fin.participants} participants in {_round_text(fin)}, below half of {expected} "
-            f"clients, for {self._low_rounds} rounds",
+            f"{counted(fin.participants, 'participant')} in {_round_text(fin)}, below half of "
+            f"{expected} clients, for {self._low_rounds} rounds",
             values,
         )
 

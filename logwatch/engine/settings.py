@@ -12,14 +12,14 @@ from logwatch.times import US
 class RuleSettings:
     """Rule parameters; P = round period, D = round deadline, W = 3P + D.
 
-    round_period_s: P, or None to estimate it per instance from the median of the
+    round_period_s: P; unset, it is estimated per instance from the median of the
         last `period_samples` intervals between one leader's finalizations, once
         two are known. Until then the rules use the fallback window.
-    round_deadline_s: D, or None for D = P.
+    round_deadline_s: D; unset, D = P.
     split_brain_for_s: how long two leaders must last before split_brain fires.
     participants_low_rounds / participants_zero_rounds: consecutive rounds needed.
-    expect_clients: the number of clients that should take part; None to use the
-        clients seen active in the last W (and their registrations as evidence).
+    expect_clients: the number of clients that should take part; unset, the most
+        clients the aggregator forwarded in an aggregate lately.
     expect_aggregator: arm aggregator_silent from the watch start; otherwise only
         once the instance's aggregator has been seen, so captures without the
         aggregator's journal do not alert.

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from logwatch.config import runbook_url
 from logwatch.escape import escape_text
+from logwatch.words import counted
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 ZERO = "·"  # an empty round stands out from a merely small one
@@ -93,16 +94,12 @@ def _rate_text(inst: dict[str, Any]) -> str:
     return text
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _leader_facts(leaders: dict[str, Any]) -> Text:
     changed = len(leaders["changes"]) + leaders.get("changes_dropped", 0)
     episodes = len(leaders.get("split_episodes", [])) + leaders.get("split_episodes_dropped", 0)
-    words = [_plural(changed, "change") if changed else "no change"]
+    words = [counted(changed, "change") if changed else "no change"]
     if episodes:
-        words.append(_plural(episodes, "split episode"))
+        words.append(counted(episodes, "split episode"))
     return _safe(", ".join(leaders["seen"]) or "-") + Text(f"  ({', '.join(words)})")
 
 
