@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from typing import Any
 
 from logwatch.units import UnitTemplate
 
@@ -16,19 +17,12 @@ def journal_units(
     the journal cannot be asked (no binding, no journalctl, unreadable)."""
     if not journalctl:
         try:
-            from systemd import journal
+            reader = open_journal(directory, files)
         except ImportError:
             journalctl = True
+        except OSError:
+            return None
         else:
-            try:
-                if files:
-                    reader = journal.Reader(files=list(files))
-                elif directory is not None:
-                    reader = journal.Reader(path=directory)
-                else:
-                    reader = journal.Reader()
-            except OSError:
-                return None
             try:
                 return {str(u) for u in reader.query_unique("_SYSTEMD_UNIT")}
             finally:
@@ -69,3 +63,15 @@ def missing_instances_note(
                 + (f"instances {others}" if known else "no zipnet instance at all")
             )
     return lines
+
+
+def open_journal(directory: str | None, files: Sequence[str]) -> Any:
+    """An sd-journal reader of `files`, else of `directory`, else of the system's journal
+    (OSError when it cannot be opened, ImportError without the binding)."""
+    from systemd import journal
+
+    if files:
+        return journal.Reader(files=list(files))
+    if directory is not None:
+        return journal.Reader(path=directory)
+    return journal.Reader()

@@ -77,6 +77,12 @@ _UNIX_SECONDS = re.compile(r"^\s*UNIX seconds: @(-?\d+)(?:\.(\d{1,6}))?\s*$", re
 _RELATIVE = re.compile(r"^(?:(?P<sign>[-+])\s*(?P<span>.+)|(?P<ago>.+?)\s+(?:ago|left))$")
 
 
+def at_epoch(us: int) -> str:
+    """`@1795600800.123456`: a time as journalctl's --since and --until take it exactly."""
+    secs, frac = divmod(us, US)
+    return f"@{secs}.{frac:06d}"
+
+
 def is_relative(text: str) -> bool:
     """Whether parse_time reads `text` relative to its `now_us` (`-1h`, `1 hour ago`, `now`)."""
     s = text.strip()

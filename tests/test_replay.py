@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import subprocess
@@ -14,6 +13,16 @@ from typing import Any
 
 import pytest
 from conftest import Captures, json_lines
+from scenarios import (
+    failover,
+    healthy,
+    rival,
+    same_rounds,
+    second_leader,
+    stall,
+    two_instances,
+    zero_participants,
+)
 from typer.testing import CliRunner
 
 from logwatch import simulate
@@ -34,58 +43,7 @@ ISOLATED_ENV = {"ZIPNET_ROUND_PERIOD": None, "ZIPNET_ROUND_DEADLINE": None}
 Objects = list[dict[str, Any]]
 
 
-# -- scenarios ------------------------------------------------------------------------
-
-
-@functools.cache
-def healthy() -> tuple[LogLine, ...]:
-    return tuple(Scenario(seed=1).start().rounds(20).lines())
-
-
-@functools.cache
-def stall() -> tuple[LogLine, ...]:
-    return tuple(Scenario(seed=2).start().rounds(5).silence(90).rounds(3).lines())
-
-
-@functools.cache
-def same_rounds() -> tuple[LogLine, ...]:
-    scenario = Scenario(seed=3).start().rounds(3)
-    return tuple(scenario.split_brain("srv2", 3, same_rounds=True).rounds(6).lines())
-
-
-@functools.cache
-def second_leader() -> tuple[LogLine, ...]:
-    # srv2 finalizes its own numbering, one round per period, for 90 s.
-    return tuple(Scenario(seed=4).start().rounds(3).split_brain("srv2", 45).rounds(6).lines())
-
-
-@functools.cache
-def rival() -> tuple[LogLine, ...]:
-    return tuple(Scenario(seed=5).start().rounds(3).rival_leader().rounds(6).lines())
-
-
-@functools.cache
-def zero_participants() -> tuple[LogLine, ...]:
-    scenario = Scenario(seed=6).start().rounds(3)
-    return tuple(scenario.rounds(3, participants=0).rounds(3).lines())
-
-
-@functools.cache
-def failover() -> tuple[LogLine, ...]:
-    scenario = Scenario(seed=7).start().rounds(5)
-    return tuple(scenario.failover("srv2", gap_s=3).rounds(6).lines())
-
-
-@functools.cache
-def two_instances() -> tuple[LogLine, ...]:
-    """acme-mainnet healthy for 80 s; preview-alpha (led by srv2, so the same instants
-    land in two hosts' journals) stalls 30 s, recovers, then stops while acme goes on;
-    unrelated programs write on the same hosts."""
-    acme = Scenario("acme-mainnet", seed=8).start().rounds(40).lines()
-    preview = Scenario("preview-alpha", seed=9, clients=2).start()
-    preview.rounds(5, leader="srv2").silence(30).rounds(3, leader="srv2")
-    foreign = simulate.noise(simulate.DEFAULT_START_US, 40, per_second=1, hosts=("srv1", "srv2"))
-    return tuple(simulate.merge(acme, preview.lines(), foreign))
+# -- scenarios: tests/scenarios.py, shared with the live tests ----------------------------
 
 
 # -- reading the scenario and the output ----------------------------------------------
@@ -675,5 +633,6 @@ def test_two_instances_mixed_in_a_capture_without_unit_names_are_said_not_judged
     assert {a for a, _, _ in alerts(objs)} & {"round_regression", "split_brain"} == set()
     (note,) = [n for n in summary(objs)["notes"] if "mixed" in n]
     assert "several instances seem mixed under one name" in note
+    assert "its lines carry 2 committees' groups" in note  # what shows it
     assert "-o with-unit, json, export" in note
     assert "seem mixed" in result.stderr

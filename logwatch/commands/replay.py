@@ -135,14 +135,13 @@ def _refuse_missing(
     raise InputError(said)
 
 
-def _mixed_notes(mixed: dict[str, tuple[int, int]]) -> list[str]:
+def _mixed_notes(mixed: dict[str, str]) -> list[str]:
     return [
-        f"{name}: the capture names no units, and its lines carry several committees' groups "
-        f"or round numbers that go back ({back} times in {rounds} rounds): several instances "
+        f"{name}: the capture names no units, and {why}: several instances "
         "seem mixed under one name (round_regression and split_brain are not judged); "
         "capture one instance at a time (journalctl -u 'zipnet-*@NAME.service') or in a "
         "form that names units (-o with-unit, json, export)"
-        for name, (back, rounds) in sorted(mixed.items())
+        for name, why in sorted(mixed.items())
     ]
 
 

@@ -56,9 +56,10 @@ class ReplayPlan:
         self._opener = opener
         self.instances_held: set[str] = set()
         """The instances the first look met (at most INSTANCES_KEPT)."""
-        self.mixed: dict[str, tuple[int, int]] = {}
-        """Instances of a capture that names no units whose finalized round numbers go
-        back often, as (times back, rounds): several instances seem mixed under one."""
+        self.mixed: dict[str, str] = {}
+        """Instances of a capture that names no units whose lines carry several groups or
+        whose round numbers go back often, with what shows it: several instances seem
+        mixed under one name."""
 
     @property
     def piped(self) -> bool:
@@ -217,13 +218,16 @@ class _UnnamedRounds:
         self._last[instance] = number
         self._rounds[instance] = self._rounds.get(instance, 0) + 1
 
-    def mixed(self) -> dict[str, tuple[int, int]]:
-        """(times back, rounds) of the instances that seem mixed: two groups, or numbers
-        back at least 3 times and in a tenth of rounds (a restart or two is a
-        round_regression to report, not a mix)."""
+    def mixed(self) -> dict[str, str]:
+        """What shows that an instance seems mixed: its lines carry several committees'
+        groups, or its round numbers go back at least 3 times and in a tenth of rounds
+        (a restart or two is a round_regression to report, not a mix)."""
         out = {}
         for name, rounds in self._rounds.items():
             back = self._back.get(name, 0)
-            if len(self._groups.get(name, ())) > 1 or (back >= 3 and back * 10 >= rounds):
-                out[name] = (back, rounds)
+            groups = len(self._groups.get(name, ()))
+            if groups > 1:
+                out[name] = f"its lines carry {groups} committees' groups"
+            elif back >= 3 and back * 10 >= rounds:
+                out[name] = f"its round numbers go back {back} times in {rounds} rounds"
         return out

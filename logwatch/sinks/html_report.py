@@ -12,6 +12,7 @@ from logwatch.config import runbook_url
 from logwatch.escape import escape_text
 from logwatch.sinks.html_charts import Axis, Chart, TimeScale, instance_chart, to_us
 from logwatch.times import US
+from logwatch.words import duration
 
 TEXT_LIMIT = 2000  # characters of one log-derived text shown: hostile text stays bounded
 NAME_LIMIT = 200
@@ -52,18 +53,6 @@ class InstancePage:
 def _safe(value: object, limit: int = TEXT_LIMIT) -> str:
     # Jinja escapes HTML; this makes control, escape and bidi characters visible.
     return escape_text(str(value), limit=limit)
-
-
-def duration(seconds: float | None) -> str:
-    """`35.0s`, `5m29s`, `1h02m`; `-` when unknown."""
-    if seconds is None:
-        return "-"
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.1f}s"
-    if s < 3600:
-        return f"{int(s // 60)}m{int(s % 60):02d}s"
-    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
 
 
 class Clock:

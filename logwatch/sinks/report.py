@@ -11,7 +11,7 @@ from rich.text import Text
 
 from logwatch.config import runbook_url
 from logwatch.escape import escape_text
-from logwatch.words import counted
+from logwatch.words import counted, duration
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 ZERO = "·"  # an empty round stands out from a merely small one
@@ -57,17 +57,6 @@ def _columns(series: list[dict[str, Any]], width: int) -> list[float | None]:
     return marks
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.1f}s"
-    if s < 3600:
-        return f"{int(s // 60)}m{int(s % 60):02d}s"
-    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
-
-
 def _short_time(at: str | None) -> str:
     # RFC 3339 → "10:05:07.123" keeps the columns narrow; the date is in the header.
     if not at:
@@ -87,10 +76,10 @@ def _period_text(rounds: dict[str, Any]) -> str:
 def _rate_text(inst: dict[str, Any]) -> str:
     """Every rate with its window: over the whole watch, and over its last 10 minutes."""
     rounds, watched = inst["rounds"], inst.get("watch_s", 0.0)
-    text = f"{rounds.get('overall_per_min', 0):.1f}/min over the {_duration(watched)} watched"
+    text = f"{rounds.get('overall_per_min', 0):.1f}/min over the {duration(watched)} watched"
     window = rounds.get("rate_window_s", 0.0)
     if window and window < watched:
-        text += f", {rounds.get('rate_per_min', 0):.1f}/min in the last {_duration(window)}"
+        text += f", {rounds.get('rate_per_min', 0):.1f}/min in the last {duration(window)}"
     return text
 
 
@@ -109,7 +98,7 @@ def _alert_times(a: dict[str, Any]) -> tuple[str, str, str]:
     since = _short_time(a.get("pending_at") or a.get("firing_at"))
     if not a.get("firing_at"):
         return since, "pending", "-"
-    held = _duration(a.get("seconds")) + ("+" if a.get("resolved_at") is None else "")
+    held = duration(a.get("seconds")) + ("+" if a.get("resolved_at") is None else "")
     return since, _short_time(a["firing_at"]), held
 
 
@@ -129,7 +118,7 @@ def _instance_panel(inst: dict[str, Any], width: int, whole: bool = False) -> Pa
     if gap:
         facts.add_row(
             "longest gap",
-            Text(f"{_duration(gap['seconds'])} from {_short_time(gap['at'])}"),
+            Text(f"{duration(gap['seconds'])} from {_short_time(gap['at'])}"),
         )
     leaders = inst["leaders"]
     facts.add_row("leaders", _leader_facts(leaders))
@@ -217,7 +206,7 @@ def render_report(
     span = report["span"]
     head = Text("logwatch replay report", style="bold")
     if span.get("from"):
-        head.append(f"\n{span['from']} → {span['to']} ({_duration(span['seconds'])})")
+        head.append(f"\n{span['from']} → {span['to']} ({duration(span['seconds'])})")
     console.print(head)
     for inst in report["instances"]:
         console.print(_instance_panel(inst, console.width, whole))

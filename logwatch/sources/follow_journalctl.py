@@ -54,6 +54,7 @@ from logwatch.sources.live import (
     seqnum_id,
 )
 from logwatch.sources.stream import MAX_LINE, sample_text
+from logwatch.times import at_epoch
 
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
@@ -480,8 +481,7 @@ def _last_cursor(command: list[str], path: Path) -> str | None:
 
 
 def _since(at_us: int) -> str:
-    secs, frac = divmod(at_us, 1_000_000)
-    return f"--since=@{secs}.{frac:06d}"
+    return f"--since={at_epoch(at_us)}"
 
 
 def _unit_of(line: bytes) -> str | None:

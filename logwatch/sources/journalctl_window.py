@@ -11,6 +11,7 @@ from logwatch.prefilter import Screen
 from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources.json_capture import read_json
 from logwatch.sources.live import check_journal_access
+from logwatch.times import at_epoch
 from logwatch.units import Writers
 
 
@@ -46,7 +47,7 @@ class JournalctlWindow:
             self.origin = "journal"
         self._args = [
             binary, "--output=json", "--all", "--merge", "--quiet", "--no-pager",
-            f"--since=@{_seconds(since_us)}", f"--until=@{_seconds(until_us)}", *where,
+            f"--since={at_epoch(since_us)}", f"--until={at_epoch(until_us)}", *where,
         ]  # fmt: skip
 
     def __call__(
@@ -74,8 +75,3 @@ class JournalctlWindow:
             proc.kill()
             proc.wait()
             proc.stdout.close()
-
-
-def _seconds(us: int) -> str:
-    secs, frac = divmod(us, 1_000_000)
-    return f"{secs}.{frac:06d}"

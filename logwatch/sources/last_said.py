@@ -16,8 +16,10 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from logwatch.journal_units import open_journal
 from logwatch.records import Entry
 from logwatch.sources.json_capture import entry_from_json
+from logwatch.times import at_epoch
 from logwatch.units import UnitTemplate
 
 LOOKBACK_MAX_S = 3600.0
@@ -72,17 +74,10 @@ def _native(
     units: Sequence[str], since_us: int, before_us: int, directory: str | None, files: Sequence[str]
 ) -> Iterator[Entry]:
     """The instance's entries from `before_us` back to `since_us`, newest first."""
-    from systemd import journal
-
     from logwatch.sources.journal import entry_fields
 
     try:
-        if files:
-            reader = journal.Reader(files=list(files))
-        elif directory is not None:
-            reader = journal.Reader(path=directory)
-        else:
-            reader = journal.Reader()
+        reader = open_journal(directory, files)
     except OSError:
         return
     try:
@@ -115,8 +110,8 @@ def _journalctl(
     where = [f"--directory={directory}"] if directory else [f"--file={f}" for f in files]
     args = [
         binary, "--output=json", "--all", "--merge", "--reverse", "--no-pager", "--quiet",
-        f"--lines={LOOKBACK_MAX_ENTRIES}", f"--since=@{_s(since_us)}",
-        f"--until=@{_s(before_us - 1)}", *where, *(f"--unit={u}" for u in units),
+        f"--lines={LOOKBACK_MAX_ENTRIES}", f"--since={at_epoch(since_us)}",
+        f"--until={at_epoch(before_us - 1)}", *where, *(f"--unit={u}" for u in units),
     ]  # fmt: skip
     try:
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -137,8 +132,3 @@ def _journalctl(
         proc.kill()
         proc.wait()
         proc.stdout.close()
-
-
-def _s(us: int) -> str:
-    secs, frac = divmod(us, 1_000_000)
-    return f"{secs}.{frac:06d}"
