@@ -7,8 +7,10 @@ writes `tests/golden-outputs.json.gz` with the outputs of the logwatch that is i
 (the PYTHONPATH above points at a checkout of the commit to record: `git archive 1be519f
 | tar -x -C /tmp/lw-base`, main just before issue 13's speed work was merged, with the
 clock of issue 10 in it; first recorded at 7d47a88, before the clock changed what some
-alerts say). tests/test_golden.py runs the same commands with the code under test and
-compares. Record anew only where a change of output is meant, and say so.
+alerts say; recorded anew at issue 16: one clock_skew for an instance's clients, a
+named instance the capture does not hold refused). tests/test_golden.py runs the same
+commands with the code under test and compares. Record anew only where a change of output
+is meant, and say so.
 """
 
 from __future__ import annotations

@@ -360,8 +360,9 @@ class FollowRun:
         else:
             print("logwatch: patterns and config reloaded", file=sys.stderr)
 
-    def close(self) -> None:
-        """Saves the cursor, closes the source, gives the sinks the summary."""
+    def close(self, *, summed: bool = True) -> None:
+        """Saves the cursor, closes the source, gives the sinks the summary (unless the
+        watch ended on input it cannot read: then the sinks close with none)."""
         try:
             if self.store is not None and self.source.cursor:
                 self.store.save(self.source.cursor)
@@ -369,9 +370,11 @@ class FollowRun:
                     self._note(notice)
             self.source.close()
         finally:
-            summary: dict[str, Any] = self.engine.summary().to_json()
-            summary.update(self.driver.tally.to_json())
-            summary["notes"] = self.notes
+            summary: dict[str, Any] | None = None
+            if summed:
+                summary = self.engine.summary().to_json()
+                summary.update(self.driver.tally.to_json())
+                summary["notes"] = self.notes
             self.driver.sink.close(summary)
             if self.fleet is not None:
                 self.fleet.close()
@@ -396,6 +399,7 @@ def run_follow(options: FollowOptions, *, done: threading.Event | None = None) -
     stop.install()
     try:
         run = FollowRun(options, clock=WallClock(), should_stop=lambda: stop.stop)
+        summed = True
         try:
             while not stop.stop and run.step(TICK_S):
                 if stop.reload:
@@ -403,8 +407,11 @@ def run_follow(options: FollowOptions, *, done: threading.Event | None = None) -
                     run.reload()
                 if done is not None and done.is_set():
                     break
+        except LogwatchError:
+            summed = False  # input it cannot read: its one line on stderr is the answer
+            raise
         finally:
-            run.close()
+            run.close(summed=summed)
     finally:
         stop.restore()
     return 0
@@ -454,7 +461,7 @@ class FanOut:
         for s in self.sinks:
             s.emit(output)
 
-    def close(self, summary: dict[str, Any]) -> None:
+    def close(self, summary: dict[str, Any] | None) -> None:
         for s in self.sinks:
             s.close(summary)
 

@@ -12,8 +12,9 @@ class Output(Protocol):
 
 
 class Sink(Protocol):
-    """Receives engine outputs one by one, and the summary once at the end."""
+    """Receives engine outputs one by one, and the summary once at the end (None when the
+    run ended on input it could not read: its error is the answer, not a summary)."""
 
     def emit(self, output: Output) -> None: ...
 
-    def close(self, summary: dict[str, Any]) -> None: ...
+    def close(self, summary: dict[str, Any] | None) -> None: ...

@@ -152,7 +152,7 @@ class Dashboard:
             self._live.stop()
             self._live = None
 
-    def close(self, summary: dict[str, Any]) -> None:
+    def close(self, summary: dict[str, Any] | None) -> None:
         """Leaves the screen; prints the last frame (when it showed anything) and the summary."""
         if self._closed:
             return
@@ -162,7 +162,8 @@ class Dashboard:
         # In place, Live leaves the last frame on the screen already.
         if was_live and self._screen and self._keep_last_frame and self._frame.views:
             self._console.print(self)
-        self._console.print(Text(format_summary(summary)))
+        if summary is not None:
+            self._console.print(Text(format_summary(summary)))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height if options.height is not None else options.size.height

@@ -201,7 +201,7 @@ class ExecSink:
             self._queue.append(job)
             self._cond.notify()
 
-    def close(self, summary: dict[str, Any]) -> None:
+    def close(self, summary: dict[str, Any] | None) -> None:
         """Let waiting alerts run for up to drain_timeout_s, then kill and drop what is left,
         stop the worker and report the counts."""
         with self._cond:

@@ -37,6 +37,7 @@ class JsonLinesSink:
         if self._flush_each:
             self._stream.flush()
 
-    def close(self, summary: dict[str, Any]) -> None:
-        self._stream.write(dumps(summary) + "\n")
+    def close(self, summary: dict[str, Any] | None) -> None:
+        if summary is not None:
+            self._stream.write(dumps(summary) + "\n")
         self._stream.flush()

@@ -231,7 +231,7 @@ class ReportHistory:
         elif track is not None:
             track.writes.add(at_us)
 
-    def close(self, summary: dict[str, Any]) -> None:
+    def close(self, summary: dict[str, Any] | None) -> None:
         """Nothing to flush: the report is built from the history afterwards."""
 
     def axis_json(self) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class TextSink:
         if self._flush_each:
             self._stream.flush()
 
-    def close(self, summary: dict[str, Any]) -> None:
-        self._stream.write(format_summary(summary) + "\n")
+    def close(self, summary: dict[str, Any] | None) -> None:
+        if summary is not None:
+            self._stream.write(format_summary(summary) + "\n")
         self._stream.flush()
