@@ -166,6 +166,28 @@ def test_default_start_is_a_lookback_before_now(tmp_path: Path, make: Factory) -
         assert source.poll(0.3) == []
 
 
+@pytest.mark.parametrize(
+    ("ago_s", "expected"),
+    [((300, 30, 1), [1, 2]), ((300, 240), [0, 1])],
+    ids=["some-after-the-start", "all-before-the-start"],
+)
+def test_a_file_empty_at_the_start_skips_what_is_before_it_unless_all_is(
+    tmp_path: Path, make: Factory, ago_s: tuple[int, ...], expected: list[int]
+) -> None:
+    # Entries before the start seen only after it (written just then, or seen late) are
+    # skipped when the file holds later ones; when all are before it, its host's clock is
+    # behind and they are new.
+    now = wall_clock_us()
+    with LiveJournal(tmp_path) as live:
+        source = make(UNITS, directory=tmp_path)
+        source.start(lookback_s=60, now_us=now)
+        assert source.poll(0.3) == []
+        for i, ago in enumerate(ago_s):
+            live.write(restamp(_export(i), now - ago * 1_000_000))
+        assert _rounds(collect(source, len(expected))) == expected
+        assert source.poll(0.3) == []
+
+
 def _rotate(
     tmp_path: Path, make: Callable[[], LiveSource], host: str | None
 ) -> list[Entry | Unreadable]:

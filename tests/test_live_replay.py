@@ -34,10 +34,13 @@ def instances_of(lines: Sequence[LogLine]) -> list[str]:
 
 
 def assert_same_alerts(
-    replay: list[dict[str, Any]], live: list[dict[str, Any]], tolerance_us: int
+    replay: list[dict[str, Any]],
+    live: list[dict[str, Any]],
+    tolerance_us: int,
+    skew_tolerance_us: int = ROUND_US,
 ) -> None:
     """The same transitions in the same order for each instance; times within
-    `tolerance_us` (a round for clock_skew)."""
+    `tolerance_us` (`skew_tolerance_us` for clock_skew: a round by default)."""
 
     def key(a: dict[str, Any]) -> tuple[object, ...]:
         return (a["alert"], a["state"], sorted(a["labels"].items()), a.get("cause"))
@@ -49,7 +52,7 @@ def assert_same_alerts(
         for r, f in zip(ours, theirs, strict=True):
             at_r, at_f = iso_to_us(r["at"]), iso_to_us(f["at"])
             assert at_r is not None and at_f is not None
-            allowed = ROUND_US if r["alert"] == "clock_skew" else tolerance_us
+            allowed = skew_tolerance_us if r["alert"] == "clock_skew" else tolerance_us
             assert abs(at_r - at_f) <= allowed, (r, f)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from live_harness import alerts, capture, followed_for_real, replayed
 from scenarios import SCENARIOS
-from test_live_replay import RULES, assert_same_alerts
+from test_live_replay import ROUND_US, RULES, assert_same_alerts
 
 from logwatch.commands.check import prepare_check, run_check
 from logwatch.commands.source_options import SourceOptions
@@ -50,7 +50,11 @@ def test_a_real_source_followed_alerts_as_replay_does(
     cap = capture(SCENARIOS[name](), skew)
     replay = alerts(replayed(cap, *RULES, instances=["acme-mainnet"]))
     live = alerts(followed_for_real(cap, kind, tmp_path, *RULES))
-    assert_same_alerts(replay, live, TICK_US)
+    # One journalctl run per file hands each host's entries over on its own, so a host's
+    # round lines may come a batch after the others' and its offset be measured a few
+    # rounds later (seen once in 40 runs on a loaded machine: 6 s).
+    skew_us = 4 * ROUND_US if kind == "journalctl" else ROUND_US
+    assert_same_alerts(replay, live, TICK_US, skew_us)
     if name == "healthy":
         assert [a["alert"] for a in live] == (["clock_skew"] if skew else [])
 

@@ -318,6 +318,7 @@ class JournalFollower(ClosedOnExit):
 
     def _read_tail(self, tail: Tail, out: list[Entry | Unreadable]) -> bool:
         """Append `tail`'s new entries to `out`; True when it was read to its end."""
+        tail.settle()
         r, origin, decode = tail.reader, self.origin, self._decode
         nxt, get_all, realtime, get_cursor = r._next, r._get_all, r._get_realtime, r._get_cursor
         append, limit = out.append, self._max_batch

@@ -78,6 +78,8 @@ class _FileTail:
         self.position: list[str] = []
         self.cursor: str | None = None
         self.end_cursor: str | None = None
+        # The start asked of a file that held no entry then: see settle().
+        self.empty_start: list[str] | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.buf = bytearray()
         self.skipping = False
@@ -92,6 +94,7 @@ class _FileTail:
         """Start a journalctl reading this file on from where it stands to its end; why it
         could not be started, or None."""
         self.dirty = False
+        self.settle()
         position = [f"--after-cursor={self.cursor}"] if self.cursor else self.position
         args = [*self.command, f"--file={self.path}", *position]
         if self.stderr is not None:
@@ -115,6 +118,20 @@ class _FileTail:
         self.proc = proc
         self.restart_at = None
         return None
+
+    def settle(self) -> None:
+        """As the native reader's Tail.settle: once a file that held no entry at the start
+        holds some, it is read from the start if any entry is at or after it (those before
+        were written before the start, or seen late), else from its first entry (its
+        host's clock is behind)."""
+        start = self.empty_start
+        if start is None or self.cursor is not None:
+            return
+        if _last_cursor(self.command, self.path) is None:
+            return  # still empty
+        self.empty_start = None
+        if _last_cursor(self.command, self.path, start) is not None:
+            self.position = start
 
     def read(self, max_backoff_s: float) -> str | None:
         """Takes in what the run printed; when it failed, why (a notice), or None."""
@@ -357,10 +374,10 @@ class JournalctlFollower(ClosedOnExit):
                 # Where the file ends now: if nothing in it comes after the start (its
                 # host's clock is behind), what it gets later is read from there, whatever
                 # its stamps (--since would pass over it for good); an empty file is read
-                # from its first entry.
+                # from its first entry, or from the start (see _FileTail.settle).
                 tail.end_cursor = _last_cursor(self._command, tail.path)
                 if tail.end_cursor is None:
-                    tail.position = []
+                    tail.empty_start, tail.position = tail.position, []
             self._tails[key] = tail
             self._procs.append(tail)
         for key, tail in self._tails.items():
@@ -462,11 +479,12 @@ class JournalctlFollower(ClosedOnExit):
         self._watch.close()
 
 
-def _last_cursor(command: list[str], path: Path) -> str | None:
-    """The cursor of the last entry of the journal file at `path`, None if it has none."""
+def _last_cursor(command: list[str], path: Path, position: Sequence[str] = ()) -> str | None:
+    """The cursor of the last entry of the journal file at `path` (from `position` on),
+    None if it has none."""
     try:
         done = subprocess.run(
-            [*command, f"--file={path}", "--lines=1", "--reverse"],
+            [*command, f"--file={path}", *position, "--lines=1", "--reverse"],
             capture_output=True, timeout=30, check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):

@@ -98,11 +98,13 @@ class Tail:
 
     anchor: where the reader stands, to stand there again: the cursor of the last entry
     read from this file, or the time it was first positioned at.
+    empty_at_us: the start asked of a file that held no entry then (None otherwise): see
+    `settle()`.
     """
 
     __slots__ = (
-        "anchor", "archived", "fd", "file_id", "gone", "head_seqnum", "key", "path", "reader",
-        "seqnum_id",
+        "anchor", "archived", "empty_at_us", "fd", "file_id", "gone", "head_seqnum", "key",
+        "path", "reader", "seqnum_id",
     )  # fmt: skip
 
     def __init__(
@@ -118,6 +120,7 @@ class Tail:
         self.archived = header.archived
         self.gone = False
         self.anchor: str | int = 0
+        self.empty_at_us: int | None = None
 
     def header(self) -> FileHeader | None:
         """The header as it is now."""
@@ -164,9 +167,31 @@ class Tail:
             last: str = r._get_cursor()
             self.seek_after(last)
         else:
-            # Nothing in it yet: all it will hold is new.
+            # Nothing in it yet: all it will hold is new, unless it shows entries of
+            # before the start after all (see settle()).
             self.anchor = HEAD
+            self.empty_at_us = at_us
             r.seek_head()
+
+    def settle(self) -> None:
+        """Before reading a file that held no entry at the start: once it holds some, those
+        before the start are skipped if any is at or after it (they were written before
+        the start, or seen late), and all are read if none is (its host's clock is behind:
+        a position by time would pass over them for good)."""
+        at_us = self.empty_at_us
+        if at_us is None or self.anchor != HEAD:
+            return
+        r = self.reader
+        r.seek_realtime(at_us)
+        if r._next():
+            self.empty_at_us = None
+            self.anchor = at_us
+            r.seek_realtime(at_us)
+            return
+        r.seek_tail()
+        if r._previous():
+            self.empty_at_us = None  # entries, all before the start: read them all
+        r.seek_head()
 
     def seek_after(self, cursor: str) -> None:
         """Position right after `cursor`, which is of this file's writer."""
