@@ -28,9 +28,9 @@ def alerts_until(stream: IO[str], until: float) -> Iterator[dict[str, Any]]:
     return (obj for obj in read_json(stream, until) if obj["type"] == "alert")
 
 
-@pytest.mark.parametrize(
-    ("host", "offset_s"), [("client2", 3600), ("srv2", -3600), ("srv2", -60), ("srv2", 60)]
-)
+# On the real wall clock, end to end: a client an hour ahead, a server a minute behind.
+# Every role and magnitude, both signs, is played on a stepped clock in test_live_replay.
+@pytest.mark.parametrize(("host", "offset_s"), [("client2", 3600), ("srv2", -60)])
 def test_a_host_off_the_wall_clock_is_named_and_a_real_stall_still_fires_on_time(
     tmp_path: Path, host: str, offset_s: int
 ) -> None:

@@ -961,11 +961,14 @@ def test_a_home_that_is_not_ours_is_exit_2_and_one_line(tmp_path: Path) -> None:
 # -- --exec that hangs, fails, floods: the pipeline never waits -------------------------
 
 
-def _live_capture(tmp_path: Path) -> Path:
-    """Export text stamped from now on holding a stall: alerts `follow -` shows live."""
-    start = wall_clock_us() + 1 * US
+def _stall_capture(tmp_path: Path) -> Path:
+    """Export text of a minute ago holding a stall, piped at once: `follow -` reads it as
+    `replay -` would (the same driver; live timing is the stepped-clock tests' part), and
+    its alerts reach --exec all together, the hardest case for a command that misbehaves."""
+    start = wall_clock_us() - 60 * US
     lines = Scenario(INSTANCE, start, period_s=1.0, clients=2).start().rounds(3).silence(6)
-    path = tmp_path / "live.export"
+    lines.rounds(2).silence(6)  # two stalls: four alerts
+    path = tmp_path / "stalls.export"
     path.write_bytes(export_bytes(lines.rounds(2).lines(), "full"))
     return path
 
@@ -995,7 +998,7 @@ def test_a_misbehaving_exec_command_never_holds_up_follow(
         "--round-deadline", "1s", "--exec", f"{sys.executable} {command}", "--exec-timeout",
         f"{EXEC_TIMEOUT_S}s",
     ]  # fmt: skip
-    run = logwatch_fed_live(argv, tmp_path, _live_capture(tmp_path), timeout=60)
+    run = logwatch_fed_live(argv, tmp_path, _stall_capture(tmp_path), timeout=60)
     assert run.code == 0, run.err
     objs = _json_lines(run.out)
     alerts = [o for o in objs if o["type"] == "alert"]
@@ -1003,7 +1006,7 @@ def test_a_misbehaving_exec_command_never_holds_up_follow(
         ("round_stall", "firing"),
         ("round_stall", "resolved"),
     }
-    assert objs[-1]["type"] == "summary" and objs[-1]["instances"][INSTANCE]["rounds"] == 5
+    assert objs[-1]["type"] == "summary" and objs[-1]["instances"][INSTANCE]["rounds"] == 7
     assert "Traceback" not in run.err
     lines = [x for x in run.err.splitlines() if not x.startswith("logwatch: live from ")]
     assert all(line.startswith(f"logwatch: exec: {sys.executable}: ") for line in lines), lines

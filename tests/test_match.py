@@ -337,7 +337,7 @@ pattern_text = st.builds(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.lists(pattern_text, min_size=1, max_size=6))
 def test_prefilter_agrees_with_brute_force(data: st.DataObject, texts: list[str]) -> None:
     roles = [data.draw(st.sampled_from([("server",), ("client",), ("server", "client")]))]

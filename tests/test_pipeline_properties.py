@@ -36,7 +36,7 @@ T0 = simulate.DEFAULT_START_US
 INSTANCES = ("acme-mainnet", "preview-alpha")
 CAPTURES = ("export", "json", "short-iso-precise", "with-unit", "cat")
 STYLES = ("full", "full-ansi", "compact", "json", "json-flat", "journald")
-PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @cache
@@ -379,7 +379,7 @@ def test_random_entries_run_through_with_every_entry_counted(
     assert run.objects[-1]["entries"] == len(random)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=lines_mutated(), style=st.sampled_from(STYLES), data=st.data())
 def test_the_same_damaged_input_gives_the_same_output(
     lines: list[LogLine], style: str, data: st.DataObject
