@@ -141,6 +141,26 @@ class LiveJournal(ClosedOnExit):
             ) from None
         self.entries += export.count(b"\n\n")
 
+    def wait_written(self, timeout_s: float = 30.0) -> None:
+        """Until the journal file counts every entry written so far (journal-remote reads
+        its pipe on its own time); RuntimeError past `timeout_s`."""
+        from logwatch.sources.tail import read_header
+
+        deadline = time.monotonic() + timeout_s
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            while True:
+                header = read_header(fd)
+                if header is not None and header.n_entries >= self.entries:
+                    return
+                if self._proc.poll() is not None:
+                    raise RuntimeError(f"systemd-journal-remote is gone: {self._stderr_tail()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.path} did not take {self.entries} entries")
+                time.sleep(0.002)
+        finally:
+            os.close(fd)
+
     def close(self, timeout_s: float = 5.0) -> int:
         """End of input: journal-remote finishes the file and exits. Returns its exit
         status; stops it by signal if it does not exit within `timeout_s`."""

@@ -158,6 +158,7 @@ def test_default_start_is_a_lookback_before_now(tmp_path: Path, make: Factory) -
         live.write(restamp(_export(0), now - 300_000_000))  # 5 min ago: before the start
         live.write(restamp(_export(1), now - 30_000_000))
         live.write(restamp(_export(2), now - 1_000_000))
+        live.wait_written()  # all three in the file before the start looks at it
         source = make(UNITS, directory=tmp_path)
         point = source.start(lookback_s=60, now_us=now)
         assert point.how == "lookback" and point.at_us == now - 60_000_000
@@ -184,6 +185,7 @@ def test_a_file_empty_at_the_start_skips_what_is_before_it_unless_all_is(
         assert source.poll(0.3) == []
         for i, ago in enumerate(ago_s):
             live.write(restamp(_export(i), now - ago * 1_000_000))
+        live.wait_written()  # seen together by the next poll
         assert _rounds(collect(source, len(expected))) == expected
         assert source.poll(0.3) == []
 
