@@ -41,6 +41,11 @@ _new = tuple.__new__
 # zipnet entries screened before deciding whether the screen pays (see _Read).
 _SAMPLED = 4096
 _SCREENED = 4096
+PAST_RUN = 1024
+"""A read given an end stops after this many entries in a row stamped past it: one host
+ahead (or a clock the caller's slack does not cover) writing a few among the others does
+not end it while everyone else is still before the end."""
+_NO_END = 1 << 62
 _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
 
 
@@ -50,6 +55,7 @@ def open_journal(
     writers: Writers | None = None,
     screen: Screen | None = None,
     since_us: int | None = None,
+    until_us: int | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of journal `files` as one stream in time order (several hosts' files
     interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
@@ -59,6 +65,9 @@ def open_journal(
     screen: if given (with writers), a zipnet entry whose MESSAGE it rejects comes as a
     Glance: one lookup of MESSAGE and one of the unit instead of reading it in full.
     since_us: read from the first entry at or after it (sd-journal seeks there).
+    until_us: stop once PAST_RUN entries in a row are stamped after it (the caller adds
+    what the hosts' clocks may be apart: a file written in arrival order holds a host
+    behind after the others' end); the rest of the files is never read.
     A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
     Unreadable; InputError when none of the files can be read.
     """
@@ -106,9 +115,10 @@ def open_journal(
         reader = journal.Reader(files=files)
     # Counted before reading: a file still written to declares more by the end. A read
     # from a time on cannot be held to the whole file's count.
-    declared = declared_entries(files) if since_us is None else None
+    declared = declared_entries(files) if since_us is None and until_us is None else None
     entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
     read = _Read(origin, screen if screen is not None and screen.active else None)
+    end = _NO_END if until_us is None else until_us
     if since_us is not None:
         reader.seek_realtime(since_us)
     if writers is not None:
@@ -116,9 +126,9 @@ def open_journal(
         if ours is not None:
             if since_us is not None:
                 ours.seek_realtime(since_us)
-            entries = _two_readers(reader, ours, read, writers)
+            entries = _two_readers(reader, ours, read, writers, end)
     if entries is None:
-        entries = _entries(reader, read, writers)
+        entries = _entries(reader, read, writers, end)
     return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
 
 
@@ -196,28 +206,44 @@ def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], Mapping[str, tuple
 
 
 def _entries(
-    reader: Any, read: _Read, writers: Writers | None
+    reader: Any, read: _Read, writers: Writers | None, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     # The binding's low-level calls: _get_all() enumerates the entry's data once, which
     # is cheaper than a handful of _get() lookups, each a scan of its own; but one _get()
     # of the unit tells most of a journal (other services) from zipnet's for a tenth of
     # that, and those entries are never read further.
     try:
-        yield from _walk(reader, read, writers)
+        yield from _walk(reader, read, writers, end)
     finally:
         reader.close()
 
 
 def _walk(
-    reader: Any, read: _Read, writers: Writers | None
+    reader: Any, read: _Read, writers: Writers | None, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
+    """The entries up to `end` (see open_journal's until_us)."""
     nxt, get, realtime = reader._next, reader._get, reader._get_realtime
+    past = 0
     if writers is None:
         while nxt():
-            yield read(reader, realtime())
+            t = realtime()
+            if t > end:
+                past += 1
+                if past == PAST_RUN:
+                    return
+            elif past:
+                past = 0
+            yield read(reader, t)
         return
     raw_unit = writers.raw_unit
     while nxt():
+        t = realtime()
+        if t > end:
+            past += 1
+            if past == PAST_RUN:
+                return
+        elif past:
+            past = 0
         try:
             unit = get(UNIT)
         except KeyError:
@@ -226,10 +252,10 @@ def _walk(
             yield Unreadable(read.origin, "unreadable journal entry", str(exc))
             continue
         if unit is not None and not raw_unit(unit):
-            yield _new(Passing, (realtime(),))
+            yield _new(Passing, (t,))
         else:
             # The unit travels on: the screen's glance needs it too.
-            yield read(reader, realtime(), unit)
+            yield read(reader, t, unit)
 
 
 def _unit_told(
@@ -344,7 +370,7 @@ def _reader_of(reader: Any, writers: Writers) -> Any | None:
 
 
 def _two_readers(
-    every: Any, ours: Any, read: _Read, writers: Writers
+    every: Any, ours: Any, read: _Read, writers: Writers, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of `every` as Passing, except those `ours` (the same files, with
     journal matches on zipnet's writers) reads, which come read in full.
@@ -355,6 +381,7 @@ def _two_readers(
     and `every`'s entry at that time is then owed to it, so each entry counts once.
     Once `ours` ends (at its last entry, or early, at a damaged one, where a walk with
     matches stops), `every`'s remaining entries are told apart by their unit.
+    `every` stops at `end` (see open_journal's until_us), and `ours` with it.
 
     When zipnet writes most of the journal, the matched walk costs more than it spares
     (sd-journal checks every match on every entry, and each entry is walked twice): after
@@ -364,12 +391,19 @@ def _two_readers(
     b_next, b_time, b_get = every._next, every._get_realtime, every._get
     a_next, a_time_of = ours._next, ours._get_realtime
     owed: dict[int, int] = {}
-    walked = theirs = 0
+    walked = theirs = past = 0
     try:
         a_time = a_time_of() if a_next() else None
         while b_next():
             t = b_time()
             walked += 1
+            if t > end:
+                past += 1
+                if past == PAST_RUN:
+                    # What `ours` holds up to here is out; the rest lies past the end too.
+                    return
+            elif past:
+                past = 0
             if (
                 walked == _SAMPLED
                 and theirs * 2 < walked
@@ -380,7 +414,7 @@ def _two_readers(
                 # Nothing is owed and `ours` is not behind: `every` alone reads on, from
                 # this very entry.
                 yield _unit_told(every, t, read, writers)
-                yield from _walk(every, read, writers)
+                yield from _walk(every, read, writers, end)
                 return
             while a_time is not None and a_time <= t:
                 yield read(ours, a_time)
@@ -399,7 +433,7 @@ def _two_readers(
                 yield _new(Passing, (t,))
             else:
                 yield read(every, t)
-        while a_time is not None:  # `every` stopped early (a damaged file): the rest
+        while a_time is not None and a_time <= end:  # `every` stopped early (damage)
             yield read(ours, a_time)
             a_time = a_time_of() if a_next() else None
     finally:
