@@ -23,6 +23,7 @@ import logwatch.run.replay_plan
 import logwatch.sources.journal
 from logwatch.commands.common import build_reading, rule_settings
 from logwatch.pipeline import Step, Tally
+from logwatch.records import Entry
 from logwatch.run.replay_plan import ReplayPlan
 from logwatch.simulate import LogLine, Scenario, export_bytes
 from logwatch.simulate.lines import DEFAULT_START_US
@@ -150,3 +151,59 @@ def test_until_reads_on_for_a_host_behind_in_a_file_written_as_entries_came(
     written = [x.time_us + (60 * US if x.host == "srv2" else 0) for x in lines]
     within = sum(1 for t in written if t <= until + 60 * US)
     assert within <= counted.passes[1] == tally.entries < len(lines) * 3 / 4
+
+
+INSTANCES = ("acme-mainnet", "beta-mainnet", "gamma-testnet", "delta-preview")
+
+
+@functools.cache
+def collected() -> tuple[LogLine, ...]:
+    """Four instances on the same hosts, a round every 2 s for a minute each, and other
+    programs on every host meanwhile, as a collector's journal holds them."""
+    each = [
+        Scenario(name, clients=5, seed=30 + i).start().rounds(30).lines()
+        for i, name in enumerate(INSTANCES)
+    ]
+    hosts = sorted({x.host for lines in each for x in lines})
+    others = noise(DEFAULT_START_US, 600, per_second=10, hosts=hosts, seed=30)
+    return tuple(sorted([*others, *(x for lines in each for x in lines)], key=lambda x: x.time_us))
+
+
+class ReadInFull:
+    """The units of the entries the sources read in full (not only glanced at or passed
+    by their unit), one list per pass."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.passes: list[list[str | None]] = []
+        opened = logwatch.run.replay_plan.open_inputs
+
+        def watching(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            units: list[str | None] = []
+            self.passes.append(units)
+            for item in opened(*args, **kwargs):
+                if isinstance(item, Entry):
+                    units.append(item.fields.get("_SYSTEMD_UNIT"))
+                yield item
+
+        monkeypatch.setattr(logwatch.run.replay_plan, "open_inputs", watching)
+
+
+def test_a_named_instance_of_four_is_the_only_one_read_in_full(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = collected()
+    path = captures.journal(lines, "full")
+    whole, _ = replayed(path)
+    read = ReadInFull(monkeypatch)
+    one, tally = replayed(path, instances=["beta-mainnet"])
+    assert one == [s for s in whole if s[2] == "beta-mainnet"]
+    assert tally.entries == len(lines)
+    # The first look and the main read: beta's lines only are read in full, no more of
+    # them than beta wrote (the others' are glanced at, or passed by their unit).
+    own = sum(1 for x in lines if x.instance == "beta-mainnet" and x.unit is None)
+    assert len(read.passes) == 2
+    for units in read.passes:
+        assert 0 < len(units) <= own
+        assert {u for u in units if u is not None} <= {
+            f"zipnet-{role}@beta-mainnet.service" for role in ("server", "aggregator", "client")
+        }

@@ -69,17 +69,29 @@ class ReplayPlan:
         """Whether an input is stdin, read once: no look ahead."""
         return "-" in self.inputs
 
-    def _open(self, writers: Writers | None, screen: Screen | None, spread_us: int = 0) -> Items:
+    def _open(
+        self,
+        writers: Writers | None,
+        screen: Screen | None,
+        spread_us: int = 0,
+        selected: Writers | None = None,
+    ) -> Items:
         """The inputs, journal files sought to --since and read up to --until, plus
         `spread_us` (how far apart the hosts' clocks are known to be: in a file written
         in arrival order, a host behind still writes within the window after the others'
-        stamps have passed its end) and UNTIL_MARGIN_US."""
+        stamps have passed its end) and UNTIL_MARGIN_US. selected: see open_inputs."""
         if self._opener is not None:
             return self._opener(writers, screen)
         since, until = self.reading.selection.since_us, self.reading.selection.until_us
         end = None if until is None else until + spread_us + UNTIL_MARGIN_US
         return open_inputs(
-            self.inputs, self.fmt, writers=writers, screen=screen, since_us=since, until_us=end
+            self.inputs,
+            self.fmt,
+            writers=writers,
+            screen=screen,
+            since_us=since,
+            until_us=end,
+            selected=selected,
         )
 
     def capture_end(self) -> int | None:
@@ -102,9 +114,12 @@ class ReplayPlan:
         return last
 
     def first_look(self, tolerance_us: int) -> CaptureOffsets:
-        """Each host's clock offset and the capture's agreed end, from a read of every
-        instance's lines (instances share hosts, and the others' lines carry those hosts'
-        clocks too) within the selected time range."""
+        """Each host's clock offset and the capture's agreed end, within the selected time
+        range: the round lines of the selected instances measure the clocks; every
+        instance's lines say which hosts write when (instances share hosts: the span of
+        the hosts tied to the rounds covers the others' entries on them too) and which
+        instances the capture holds. In journal files, the lines of instances not
+        selected are only glanced at (unit, host, time), never read in full."""
         reading = self.reading
         look = FirstLook(tolerance_us)
         selection = reading.selection
@@ -113,10 +128,14 @@ class ReplayPlan:
         # A matcher of its own: the run's per-pattern counts (timeouts) stay the main
         # read's; lines no pattern can claim are only glanced at (who, which host, when).
         matcher = Matcher(reading.patterns)
-        items = self._open(writers, matcher.screen())
+        named = selection.instances
+        selected = None if named is None else reading.writers
+        items = self._open(writers, matcher.screen(), selected=selected)
         held = self.instances_held
         unnamed = _UnnamedRounds()
-        for step in read_steps(items, reading.new_decoder(), matcher, everyone, Tally()):
+        for step in read_steps(
+            items, reading.new_decoder(), _only(matcher, named), everyone, Tally()
+        ):
             if isinstance(step, Step):
                 record, event = step
                 if record.instance is not None and len(held) < INSTANCES_KEPT:
@@ -203,6 +222,17 @@ class ReplayPlan:
         reading = self.reading
         items = self._open(reading.writers, matcher.screen() if screened else None, spread_us)
         return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)
+
+
+def _only(matcher: Matcher, instances: frozenset[str] | None) -> Callable[[Record], Event | None]:
+    """`matcher` on the records of `instances` (None: all); the others' make no event."""
+    if instances is None:
+        return matcher
+
+    def match(record: Record) -> Event | None:
+        return matcher(record) if record.instance in instances else None
+
+    return match
 
 
 class _UnnamedRounds:

@@ -56,6 +56,7 @@ def open_journal(
     screen: Screen | None = None,
     since_us: int | None = None,
     until_us: int | None = None,
+    selected: Writers | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of journal `files` as one stream in time order (several hosts' files
     interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
@@ -68,6 +69,8 @@ def open_journal(
     until_us: stop once PAST_RUN entries in a row are stamped after it (the caller adds
     what the hosts' clocks may be apart: a file written in arrival order holds a host
     behind after the others' end); the rest of the files is never read.
+    selected: if given (with writers), an entry of a zipnet unit it does not select (an
+    instance not named) comes as a Glance: who and when, its message never read.
     A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
     Unreadable; InputError when none of the files can be read.
     """
@@ -117,7 +120,7 @@ def open_journal(
     # from a time on cannot be held to the whole file's count.
     declared = declared_entries(files) if since_us is None and until_us is None else None
     entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
-    read = _Read(origin, screen if screen is not None and screen.active else None)
+    read = _Read(origin, screen if screen is not None and screen.active else None, selected)
     end = _NO_END if until_us is None else until_us
     if since_us is not None:
         reader.seek_realtime(since_us)
@@ -272,13 +275,15 @@ def _unit_told(
 
 class _Read:
     """`read(reader, time_us)`: the entry `reader` stands at, read in full, or only
-    glanced at when the screen rejects its MESSAGE."""
+    glanced at (who and when) when the screen rejects its MESSAGE, or when its unit is
+    zipnet's but not of the `selected` writers."""
 
-    __slots__ = ("_hosts", "_rejected", "_tried", "_units", "origin", "screen")
+    __slots__ = ("_hosts", "_rejected", "_tried", "_units", "origin", "screen", "selected")
 
-    def __init__(self, origin: str, screen: Screen | None) -> None:
+    def __init__(self, origin: str, screen: Screen | None, selected: Writers | None = None) -> None:
         self.origin = origin
         self.screen = screen
+        self.selected = selected
         self._tried = self._rejected = 0
         # A journal holds few units (and hosts): each one's bytes are decoded once.
         self._units: dict[bytes, str] = {}
@@ -288,6 +293,20 @@ class _Read:
         self, reader: Any, time_us: int, unit: bytes | None = None
     ) -> Entry | Glance | Unreadable:
         """`unit`: the entry's _SYSTEMD_UNIT when the caller has read it already."""
+        selected = self.selected
+        if selected is not None:
+            try:
+                if unit is None:
+                    unit = reader._get(UNIT)
+            except KeyError:
+                pass  # no unit: the decoder tells whose it is
+            except (OSError, UnicodeDecodeError) as exc:
+                return Unreadable(self.origin, "unreadable journal entry", str(exc))
+            else:
+                if not selected.raw_unit(unit):
+                    glance = self._glance(reader._get, time_us, unit)
+                    if glance is not None:
+                        return glance
         screen = self.screen
         if screen is not None:
             get = reader._get
@@ -309,23 +328,31 @@ class _Read:
                     self.screen = None
             else:
                 self._rejected += 1
-                name = self._units.get(unit)
-                if name is None:
-                    if len(self._units) >= _UNITS_KEPT:
-                        self._units.clear()
-                    name = self._units[unit] = unit.decode("utf-8", "replace")
-                if name:
-                    # The host too: whose clock the time is (one lookup more).
-                    try:
-                        host = self._hosts.get(raw_host := get(HOSTNAME))
-                    except KeyError:
-                        raw_host, host = b"", ""
-                    if host is None:
-                        if len(self._hosts) >= _UNITS_KEPT:
-                            self._hosts.clear()
-                        host = self._hosts[raw_host] = raw_host.decode("utf-8", "replace")
-                    return _new(Glance, (time_us, True, None, name, None, host or None))
+                glance = self._glance(get, time_us, unit)
+                if glance is not None:
+                    return glance
         return _entry(reader, time_us, self.origin)
+
+    def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
+        """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
+        empty unit, left to decode."""
+        name = self._units.get(unit)
+        if name is None:
+            if len(self._units) >= _UNITS_KEPT:
+                self._units.clear()
+            name = self._units[unit] = unit.decode("utf-8", "replace")
+        if not name:
+            return None
+        # The host too: whose clock the time is (one lookup more).
+        try:
+            host = self._hosts.get(raw_host := get(HOSTNAME))
+        except KeyError:
+            raw_host, host = b"", ""
+        if host is None:
+            if len(self._hosts) >= _UNITS_KEPT:
+                self._hosts.clear()
+            host = self._hosts[raw_host] = raw_host.decode("utf-8", "replace")
+        return _new(Glance, (time_us, True, None, name, None, host or None))
 
 
 def _entry(reader: Any, time_us: int, origin: str) -> Entry | Unreadable:
@@ -417,7 +444,9 @@ def _two_readers(
                 yield from _walk(every, read, writers, end)
                 return
             while a_time is not None and a_time <= t:
-                yield read(ours, a_time)
+                # `ours` matches zipnet's identifiers too (for entries that name no
+                # unit): an entry of an instance not selected passes by its unit.
+                yield _unit_told(ours, a_time, read, writers)
                 if len(owed) >= _OWED_KEPT:
                     owed.clear()
                 owed[a_time] = owed.get(a_time, 0) + 1
@@ -434,7 +463,7 @@ def _two_readers(
             else:
                 yield read(every, t)
         while a_time is not None and a_time <= end:  # `every` stopped early (damage)
-            yield read(ours, a_time)
+            yield _unit_told(ours, a_time, read, writers)
             a_time = a_time_of() if a_next() else None
     finally:
         every.close()
