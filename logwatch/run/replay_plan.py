@@ -128,7 +128,7 @@ class ReplayPlan:
         # A matcher of its own: the run's per-pattern counts (timeouts) stay the main
         # read's; lines no pattern can claim are only glanced at (who, which host, when).
         matcher = Matcher(reading.patterns)
-        named = selection.instances
+        named = selection.instances or None
         selected = None if named is None else reading.writers
         items = self._open(writers, matcher.screen(), selected=selected)
         held = self.instances_held
