@@ -83,6 +83,12 @@ def window_start_us(ds: Dataset) -> int:
     return DEFAULT_START_US + round(duration_us * (1 - WINDOW))
 
 
+def window_end(ds: Dataset) -> str:
+    """The `--until` of the first-tenth case, as logwatch takes it."""
+    duration_us = float(ds.manifest["plan"]["duration_s"]) * US
+    return format_time(DEFAULT_START_US + round(duration_us * WINDOW))
+
+
 def window_start(ds: Dataset) -> str:
     """The `--since` of the window case, as logwatch takes it."""
     return format_time(window_start_us(ds))
@@ -127,8 +133,8 @@ def _logwatch_check(ds: Dataset, out: Path) -> tuple[str, bool]:
 
 
 def _window_check(ds: Dataset, out: Path) -> tuple[str, bool]:
-    """A replay of the last tenth: every entry counted (those before it as outside, where
-    they are read at all), about a tenth of the rounds, no alert."""
+    """A replay of a tenth (the last, or the first): every entry read counted (those
+    outside as outside), about a tenth of the rounds, no alert."""
     summary, alerts = None, 0
     with out.open("rb") as f:
         for line in f:
@@ -243,6 +249,14 @@ READERS = (
         f"logwatch replay journal/ --since (its last {WINDOW:.0%})",
         "logwatch",
         lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--since", window_start(ds)],
+        check=_window_check,
+        mixes=("events", "collector"),
+    ),
+    Reader(
+        "lw-journal-until",
+        f"logwatch replay journal/ --until (its first {WINDOW:.0%})",
+        "logwatch",
+        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--until", window_end(ds)],
         check=_window_check,
         mixes=("events", "collector"),
     ),

@@ -17,7 +17,8 @@ JOURNAL_RATIO = 2.0
 EVENTS_RATIO = 3.0
 """The events mix: journal replay at most this many times `journalctl -o cat`."""
 WINDOW_SHARE = 0.25
-"""`--since` the last tenth: at most this share of the whole replay, start-up aside."""
+"""`--since` the last tenth (issue 17), and `--until` the first: at most this share of the
+whole replay, start-up aside."""
 INSTANCE_RATIO = 3.0
 """One instance of four: at most this many times `journalctl -u ... -o cat`, start-up aside."""
 TEXT_RATE = 300_000
@@ -162,17 +163,22 @@ def _selection_targets(rows: dict[str, Row], mix: str) -> list[Target]:
     """A window, and one instance of a collector: each costs what it holds."""
     startup = _startup(rows)
     targets = []
-    whole, since = rows.get("lw-journal"), rows.get("lw-journal-since")
-    share = None
-    if whole and since and whole.wall_s and since.wall_s:
-        share = max(0.0, since.wall_s - startup) / max(1e-9, whole.wall_s - startup)
-    targets.append(
-        Target(
-            f"--since the last tenth ≤ {WINDOW_SHARE:g} of the whole replay, start-up aside",
-            "-" if share is None else f"{share:.3f} (lw-journal-since / lw-journal)",
-            None if share is None else share <= WINDOW_SHARE,
+    whole = rows.get("lw-journal")
+    for name, window in (
+        ("lw-journal-since", "--since the last"),
+        ("lw-journal-until", "--until the first"),
+    ):
+        part = rows.get(name)
+        share = None
+        if whole and part and whole.wall_s and part.wall_s:
+            share = max(0.0, part.wall_s - startup) / max(1e-9, whole.wall_s - startup)
+        targets.append(
+            Target(
+                f"{window} tenth ≤ {WINDOW_SHARE:g} of the whole replay, start-up aside",
+                "-" if share is None else f"{share:.3f} ({name} / lw-journal)",
+                None if share is None else share <= WINDOW_SHARE,
+            )
         )
-    )
     if mix == "collector":
         one, units = rows.get("lw-journal-i"), rows.get("cat-u")
         ratio = None
