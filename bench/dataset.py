@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from env import BenchError, journal_remote_binary, tool
-from workload import Plan, Shape, export_chunks, plan
+from workload import Shape, export_chunks, plan
 
 CAPTURES = ("json", "short-iso", "with-unit")
 _PROGRESS_EVERY = 1_000_000
@@ -110,7 +110,7 @@ class Dataset:
         if partial.exists():
             shutil.rmtree(partial)
         partial.mkdir()
-        written = _feed_journal_remote(p, partial / "remote.journal")
+        written = feed_journal_remote(export_chunks(p, _CHUNK_BYTES), partial / "remote.journal")
         elapsed = time.perf_counter() - started
         log(f"journal written in {elapsed:.1f} s ({written / elapsed:,.0f} entries/s); counting")
         counted = count_entries(partial)
@@ -160,8 +160,9 @@ class Dataset:
         log(f"capture -o {fmt} made in {elapsed:.1f} s")
 
 
-def _feed_journal_remote(p: Plan, output: Path) -> int:
-    """Pipe the workload's export text into systemd-journal-remote; returns entries written."""
+def feed_journal_remote(chunks: Iterable[tuple[int, bytes]], output: Path) -> int:
+    """Pipe export text (chunks of it, each with its number of entries) into
+    systemd-journal-remote; returns entries written."""
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
             [journal_remote_binary(), f"--output={output}", "-"],
@@ -175,7 +176,7 @@ def _feed_journal_remote(p: Plan, output: Path) -> int:
         next_report = _PROGRESS_EVERY
         started = time.perf_counter()
         try:
-            for count, chunk in export_chunks(p, _CHUNK_BYTES):
+            for count, chunk in chunks:
                 proc.stdin.write(chunk)
                 written += count
                 if written >= next_report:

@@ -17,6 +17,22 @@ class BenchError(Exception):
     """A mistake or a missing tool the user can fix: printed as one line, exit 2."""
 
 
+TREE = "LOGWATCH_BENCH_TREE"
+"""An environment variable: another checkout's source tree to time instead of this one
+(`git archive main | tar -x -C /tmp/before`), run by this venv's Python; the figures
+before a change, next to those after it, on the same data."""
+
+
+def logwatch_command() -> list[str]:
+    """How to run logwatch: the venv's command, or the tree $LOGWATCH_BENCH_TREE names."""
+    tree = os.environ.get(TREE)
+    if not tree:
+        return [logwatch_binary()]
+    python = REPO / ".venv" / "bin" / "python"
+    # -P: the working directory's logwatch must not shadow the tree's.
+    return ["env", f"PYTHONPATH={tree}", str(python), "-P", "-m", "logwatch"]
+
+
 def logwatch_binary() -> str:
     """The venv's `logwatch` (the one `make bench` set up), else the one on PATH."""
     venv = REPO / ".venv" / "bin" / "logwatch"

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataset import Dataset
-from env import INSTANCE, logwatch_binary
+from env import INSTANCE, logwatch_command
+
+from logwatch.simulate import DEFAULT_START_US
+from logwatch.times import US, format_time
 
 Check = Callable[[Dataset, Path], tuple[str, bool]]
 """(dataset, the reader's stdout) → (what it reported, whether that is right)."""
@@ -21,6 +24,10 @@ STARTUP_RUNS = 5
 _MTAIL_PROGRAM = "counter finalized\n/round finalized/ {\n  finalized++\n}\n"
 _FAIL2BAN_REGEX = r"round finalized round=<F-ID>\d+</F-ID>"
 _LNAV_QUERY = ";SELECT count(*) FROM all_logs WHERE log_body LIKE '%round finalized%'"
+NOISE = ("others", "zipnet")
+"""The noise mixes: every reader is timed on them; the other mixes have cases of their own."""
+WINDOW = 0.1
+"""The window case reads the capture's last tenth (`--since`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +36,8 @@ class Reader:
 
     program: the executable (looked up on PATH; logwatch is the venv's);
     capture: the journalctl capture it reads, None for the journal directory;
-    startup: a start-up probe (no input to speak of: run STARTUP_RUNS times, best kept).
+    startup: a start-up probe (no input to speak of: run STARTUP_RUNS times, best kept);
+    mixes: the mixes it is timed on (None: every mix).
     """
 
     name: str
@@ -39,17 +47,23 @@ class Reader:
     capture: str | None = None
     check: Check | None = None
     startup: bool = False
+    mixes: tuple[str, ...] | None = None
 
-    def executable(self) -> str | None:
-        """The program's path, or None when it is not installed."""
+    def executable(self) -> list[str] | None:
+        """The program's command, or None when it is not installed."""
         if self.program == "logwatch":
-            return logwatch_binary()
-        return shutil.which(self.program)
+            return logwatch_command()
+        found = shutil.which(self.program)
+        return None if found is None else [found]
 
     def argv(self, dataset: Dataset, work: Path) -> list[str] | None:
         """The command line, or None when the program is not installed."""
         exe = self.executable()
-        return None if exe is None else [exe, *self.args(dataset, work)]
+        return None if exe is None else [*exe, *self.args(dataset, work)]
+
+    def runs_on(self, mix: str) -> bool:
+        """Whether this reader is timed on `mix`."""
+        return self.mixes is None or mix in self.mixes
 
 
 def _journalctl(fmt: str) -> Callable[[Dataset, Path], list[str]]:
@@ -57,6 +71,32 @@ def _journalctl(fmt: str) -> Callable[[Dataset, Path], list[str]]:
         return [f"--directory={ds.journal}", f"--output={fmt}", "--no-pager", "--utc"]
 
     return args
+
+
+def _journalctl_units(ds: Dataset, work: Path) -> list[str]:
+    return [f"--unit=zipnet-*@{INSTANCE}.service", *_journalctl("cat")(ds, work)]
+
+
+def window_start_us(ds: Dataset) -> int:
+    """The start of the window case: the capture's last tenth, by its plan's time."""
+    duration_us = float(ds.manifest["plan"]["duration_s"]) * US
+    return DEFAULT_START_US + round(duration_us * (1 - WINDOW))
+
+
+def window_end(ds: Dataset) -> str:
+    """The `--until` of the first-tenth case, as logwatch takes it."""
+    duration_us = float(ds.manifest["plan"]["duration_s"]) * US
+    return format_time(DEFAULT_START_US + round(duration_us * WINDOW))
+
+
+def window_start(ds: Dataset) -> str:
+    """The `--since` of the window case, as logwatch takes it."""
+    return format_time(window_start_us(ds))
+
+
+def _journalctl_since(ds: Dataset, work: Path) -> list[str]:
+    # journalctl takes `@` and seconds since the epoch (whole ones in systemd 252).
+    return [f"--since=@{window_start_us(ds) // US}", *_journalctl("cat")(ds, work)]
 
 
 def _grep_check(ds: Dataset, out: Path) -> tuple[str, bool]:
@@ -92,6 +132,30 @@ def _logwatch_check(ds: Dataset, out: Path) -> tuple[str, bool]:
     return text, ok
 
 
+def _window_check(ds: Dataset, out: Path) -> tuple[str, bool]:
+    """A replay of a tenth (the last, or the first): every entry read counted (those
+    outside as outside), about a tenth of the rounds, no alert."""
+    summary, alerts = None, 0
+    with out.open("rb") as f:
+        for line in f:
+            obj = json.loads(line)
+            if obj.get("type") == "summary":
+                summary = obj
+            elif obj.get("type") == "alert":
+                alerts += 1
+    if summary is None:
+        return "no summary line", False
+    rounds = int(summary.get("instances", {}).get(INSTANCE, {}).get("rounds", -1))
+    expected = ds.rounds * WINDOW
+    text = f"entries {int(summary.get('entries', -1)):,}, rounds {rounds:,}"
+    if alerts:
+        text += f", {alerts} alert lines"
+    ok = abs(rounds - expected) <= expected * 0.05 + 2 and alerts == 0
+    if not ok:
+        text += f" (expected about {expected:,.0f} rounds, no alerts)"
+    return text, ok
+
+
 def _replay(source: Callable[[Dataset], Path], *extra: str) -> Callable[[Dataset, Path], list[str]]:
     def args(ds: Dataset, work: Path) -> list[str]:
         return ["replay", str(source(ds)), *extra, "--output", "json"]
@@ -114,14 +178,31 @@ def _empty(ds: Dataset, work: Path) -> list[str]:
 
 READERS = (
     Reader("cat", "journalctl -o cat", "journalctl", _journalctl("cat")),
-    Reader("short-iso", "journalctl -o short-iso", "journalctl", _journalctl("short-iso")),
-    Reader("json", "journalctl -o json", "journalctl", _journalctl("json")),
+    Reader(
+        "short-iso", "journalctl -o short-iso", "journalctl", _journalctl("short-iso"), mixes=NOISE
+    ),
+    Reader("json", "journalctl -o json", "journalctl", _journalctl("json"), mixes=NOISE),
+    Reader(
+        "cat-since",
+        f"journalctl --since (its last {WINDOW:.0%}) -o cat",
+        "journalctl",
+        _journalctl_since,
+        mixes=("events", "collector"),
+    ),
+    Reader(
+        "cat-u",
+        f"journalctl -u 'zipnet-*@{INSTANCE}.service' -o cat",
+        "journalctl",
+        _journalctl_units,
+        mixes=("collector",),
+    ),
     Reader(
         "grep",
         "grep -c 'round finalized' capture.short-iso",
         "grep",
         lambda ds, work: ["-c", "round finalized", str(ds.capture("short-iso"))],
         capture="short-iso",
+        mixes=NOISE,
         check=_grep_check,
     ),
     Reader(
@@ -130,6 +211,7 @@ READERS = (
         "mtail",
         _mtail,
         capture="short-iso",
+        mixes=NOISE,
     ),
     Reader(
         "fail2ban",
@@ -137,6 +219,7 @@ READERS = (
         "fail2ban-regex",
         lambda ds, work: [str(ds.capture("short-iso")), _FAIL2BAN_REGEX],
         capture="short-iso",
+        mixes=NOISE,
     ),
     Reader(
         "lnav",
@@ -144,6 +227,7 @@ READERS = (
         "lnav",
         lambda ds, work: ["-n", "-c", _LNAV_QUERY, str(ds.capture("short-iso"))],
         capture="short-iso",
+        mixes=NOISE,
     ),
     Reader(
         "lw-journal",
@@ -158,6 +242,23 @@ READERS = (
         "logwatch",
         _replay(lambda ds: ds.journal, "--instance", INSTANCE),
         check=_logwatch_check,
+        mixes=(*NOISE, "collector"),
+    ),
+    Reader(
+        "lw-journal-since",
+        f"logwatch replay journal/ --since (its last {WINDOW:.0%})",
+        "logwatch",
+        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--since", window_start(ds)],
+        check=_window_check,
+        mixes=("events", "collector"),
+    ),
+    Reader(
+        "lw-journal-until",
+        f"logwatch replay journal/ --until (its first {WINDOW:.0%})",
+        "logwatch",
+        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--until", window_end(ds)],
+        check=_window_check,
+        mixes=("events", "collector"),
     ),
     Reader(
         "lw-json",
@@ -165,6 +266,7 @@ READERS = (
         "logwatch",
         _replay(lambda ds: ds.capture("json")),
         capture="json",
+        mixes=NOISE,
         check=_logwatch_check,
     ),
     Reader(
@@ -173,6 +275,7 @@ READERS = (
         "logwatch",
         _replay(lambda ds: ds.capture("short-iso"), "--instance", INSTANCE),
         capture="short-iso",
+        mixes=NOISE,
         check=_logwatch_check,
     ),
     Reader(
@@ -181,6 +284,7 @@ READERS = (
         "logwatch",
         _replay(lambda ds: ds.capture("with-unit")),
         capture="with-unit",
+        mixes=NOISE,
         check=_logwatch_check,
     ),
     Reader("startup-help", "logwatch --help", "logwatch", lambda ds, w: ["--help"], startup=True),

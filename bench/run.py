@@ -4,6 +4,7 @@
     bench/run.py [replay] --entries 1M      # time every reader on it, targets PASS/FAIL
     bench/run.py memory --entries 1M --large 10M
     bench/run.py follow --rate 5000 --duration 30 --idle-seconds 60
+    bench/run.py budgets --budget-entries 100k   # per-entry budgets (also after replay)
 
 See bench/README.md.
 """
@@ -20,7 +21,7 @@ from env import DATA, BenchError
 from results import write_json
 from workload import MIXES, Shape
 
-MODES = ("generate", "replay", "memory", "follow")
+MODES = ("generate", "replay", "memory", "follow", "budgets")
 MIN_ENTRIES = 10_000
 _SUFFIXES = {"k": 1_000, "m": 1_000_000}
 
@@ -77,11 +78,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mix",
         default=",".join(MIXES),
-        help="replay, generate, memory: the noise, `others` (other programs), `zipnet` "
-        "(zipnet's own unclaimed lines) or both, comma-separated [others,zipnet]",
+        help="replay, generate, memory: the mixes, comma-separated: `others` (other "
+        "programs' noise), `zipnet` (zipnet's own unclaimed lines), `events` (nearly all "
+        "zipnet events), `collector` (four instances) [all four]",
     )
     p.add_argument("--only", help="replay: these readers only, comma-separated")
     p.add_argument("--repeat", type=int, default=1, help="replay: best of K runs [1]")
+    p.add_argument(
+        "--budget-entries",
+        type=count,
+        default=100_000,
+        help="budgets (and replay without --only): entries of each budget journal [100k]",
+    )
     p.add_argument("--json", type=Path, help="results file [DATA/results-MODE-N.json]")
     p.add_argument("--rate", type=positive, default=5000.0, help="follow: entries/s [5000]")
     p.add_argument("--duration", type=positive, default=30.0, help="follow: seconds [30]")
@@ -132,7 +140,12 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
             mix: run_replay(dataset(args, args.entries, mix), readers, args.repeat, mix)
             for mix in mixes(args)
         }
-        return {"mode": "replay", "entries": args.entries, "mixes": results}
+        content: dict[str, Any] = {"mode": "replay", "entries": args.entries, "mixes": results}
+        if not args.only:
+            content["budgets"] = _budgets(args)
+        return content
+    if args.mode == "budgets":
+        return {"mode": "budgets", **_budgets(args)}
     if args.mode == "memory":
         from memory import run_memory
 
@@ -144,6 +157,12 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     from follow import run_follow
 
     return run_follow(args.rate, args.duration, args.idle_seconds)
+
+
+def _budgets(args: argparse.Namespace) -> dict[str, Any]:
+    from budgets import run_budgets
+
+    return run_budgets(args.data_dir, args.budget_entries, max(3, args.repeat))
 
 
 def _print_dataset(ds: Dataset) -> None:
@@ -172,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         content = run(args)
         if content is not None:
             size = int(args.rate) if args.mode == "follow" else args.entries
+            if args.mode == "budgets":
+                size = args.budget_entries
             path = args.json or args.data_dir / f"results-{args.mode}-{size}.json"
             write_json(path, content)
             log(f"results written to {path}")

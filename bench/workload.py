@@ -9,8 +9,13 @@ writes by default:
 - `zipnet` (issue 13): one instance with 3 servers, an aggregator and 200 clients, a
   round a second, and about 80 % of the entries from zipnet's own units that no pattern
   claims, as zipnet writes them at `RUST_LOG=info,mosaik=debug`: mosaik's group, raft,
-  discovery and transport lines (shared/MOSAIK.md) under the same unit and identifier
-  as the lines that matter.
+  discovery and transport lines under the same unit and identifier as the lines that
+  matter.
+- `events` (issue 17): one instance as in `others`, 95 % of the entries its own (nearly
+  all of them lines patterns claim: `sealed envelope`...), other programs the rest.
+- `collector` (issue 17): four instances on the same hosts (3 servers, an aggregator and
+  50 clients each, a round a second), 80 % of the entries in equal parts, other
+  programs the rest: a collector's journal of which one instance is replayed.
 
 The simulator's Scenario keeps every line it makes until `lines()`, so the instance is
 scripted in chunks of rounds, each a fresh Scenario that starts where the last one ended
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 from env import INSTANCE
@@ -33,7 +38,9 @@ from logwatch.times import US
 STYLE = "full-ansi"
 _CHUNK_ROUNDS = 50
 _SAMPLE_ROUNDS = 30
-MIXES = ("others", "zipnet")
+MIXES = ("others", "zipnet", "events", "collector")
+COLLECTED = (INSTANCE, "beta-mainnet", "gamma-testnet", "delta-preview")
+"""The collector mix's instances, the replayed one first."""
 
 # What mosaik writes at debug besides the lines patterns claim: (roles, level, target,
 # message, field names). Groups and raft run on the committee servers only; discovery
@@ -66,16 +73,36 @@ class Shape:
     instance_share: float = 0.2
     seed: int = 6
     mix: str = "others"
+    instances: int = 1
 
     @classmethod
     def of(cls, entries: int, mix: str) -> Shape:
-        """The shape of one of the two mixes (see the module docstring)."""
+        """The shape of one of the mixes (see the module docstring)."""
         if mix == "zipnet":
             return cls(entries, servers=3, period_s=1.0, mix=mix)
+        if mix == "events":
+            return cls(entries, instance_share=0.95, mix=mix)
+        if mix == "collector":
+            return cls(
+                entries,
+                clients=50,
+                servers=3,
+                period_s=1.0,
+                instance_share=0.8,
+                mix=mix,
+                instances=4,
+            )
         return cls(entries)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The instances written."""
+        return COLLECTED[: self.instances]
 
     def to_json(self) -> dict[str, object]:
         shape = asdict(self)
+        if self.instances == 1:
+            del shape["instances"]  # as earlier caches recorded it: they stay valid
         if self.mix == "others":
             del shape["mix"]  # as issue 6's caches recorded it: they stay valid
         return shape
@@ -107,9 +134,14 @@ class Plan:
         }
 
 
-def _scenario(shape: Shape, start_us: int = DEFAULT_START_US, first_round: int = 1) -> Scenario:
+def _scenario(
+    shape: Shape,
+    start_us: int = DEFAULT_START_US,
+    first_round: int = 1,
+    instance: str = INSTANCE,
+) -> Scenario:
     return Scenario(
-        INSTANCE,
+        instance,
         start_us,
         period_s=shape.period_s,
         servers=shape.servers,
@@ -120,11 +152,15 @@ def _scenario(shape: Shape, start_us: int = DEFAULT_START_US, first_round: int =
 
 
 def instance_lines(shape: Shape, rounds: int) -> Iterator[LogLine]:
-    """The instance's lines in time order: start-up, then `rounds` rounds, chunk by chunk.
+    """The instances' lines in time order (each: start-up, then `rounds` rounds)."""
+    each = [_one_instance(shape, rounds, name) for name in shape.names]
+    return each[0] if len(each) == 1 else heapq.merge(*each, key=lambda line: line.time_us)
 
-    A round's lines all fall inside its own period, so consecutive chunks do not overlap.
-    """
-    scenario = _scenario(shape).start()
+
+def _one_instance(shape: Shape, rounds: int, instance: str) -> Iterator[LogLine]:
+    """One instance's lines in time order, chunk by chunk: a round's lines all fall inside
+    its own period, so consecutive chunks do not overlap."""
+    scenario = _scenario(shape, instance=instance).start()
     done = 0
     while True:
         n = min(_CHUNK_ROUNDS, rounds - done)
@@ -132,18 +168,18 @@ def instance_lines(shape: Shape, rounds: int) -> Iterator[LogLine]:
         done += n
         if done >= rounds:
             return
-        scenario = _scenario(shape, scenario.now_us, scenario.next_round)
+        scenario = _scenario(shape, scenario.now_us, scenario.next_round, instance)
 
 
 def lines_per_round(shape: Shape) -> tuple[int, float]:
-    """The instance's start-up lines, and its lines per round on average."""
+    """The instances' start-up lines, and their lines per round on average."""
     start = len(_scenario(shape).start().lines())
     sample = len(_scenario(shape).start().rounds(_SAMPLE_ROUNDS).lines()) - start
-    return start, sample / _SAMPLE_ROUNDS
+    return start * shape.instances, sample * shape.instances / _SAMPLE_ROUNDS
 
 
 def plan(shape: Shape) -> Plan:
-    """Pick the round count that makes the instance `instance_share` of the entries."""
+    """Pick the round count that makes the instances `instance_share` of the entries."""
     start, per_round = lines_per_round(shape)
     rounds = round((shape.entries * shape.instance_share - start) / per_round)
     if rounds < 1:
@@ -203,9 +239,15 @@ def zipnet_noise(shape: Shape, count: int, per_second: float) -> Iterator[LogLin
 def export_chunks(p: Plan, chunk_bytes: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
     """The workload as journal export text in chunks of about `chunk_bytes`, with the
     number of entries in each."""
+    return chunks_of(workload_lines(p), chunk_bytes)
+
+
+def chunks_of(lines: Iterable[LogLine], chunk_bytes: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
+    """`lines` as journal export text in chunks of about `chunk_bytes`, with the number of
+    entries in each."""
     parts: list[bytes] = []
     size = 0
-    for entry in export_stream(workload_lines(p), STYLE):
+    for entry in export_stream(lines, STYLE):
         parts.append(entry)
         size += len(entry)
         if size >= chunk_bytes:

@@ -160,6 +160,12 @@ class CaptureOffsets(NamedTuple):
         """Hosts whose entries are placed off their stamps somewhere in the capture."""
         return frozenset(self.segments)
 
+    def spread_us(self) -> int:
+        """How far apart the hosts' clocks are at most: the offset of the host furthest
+        ahead less that of the host furthest behind (a host in line counts 0)."""
+        offsets = [seg.offset_us for segs in self.segments.values() for seg in segs]
+        return max([0, *offsets]) - min([0, *offsets])
+
     def offset(self, host: str, raw_us: int) -> int:
         """The offset of `host` at its own time `raw_us`: the segment holding that time,
         else the nearest one; 0 for a host in line or never tied to the rounds."""

@@ -19,6 +19,10 @@ from logwatch.units import UnitTemplate, Writers
 INSTANCES_KEPT = 1000
 STRETCH_US = 1_000_000
 """Stretches of skewed hosts whose offsets round to the same second are read together."""
+UNTIL_MARGIN_US = 2_000_000
+"""How far past --until a journal is read beyond what the hosts' clocks are known to be
+apart (jitter, and clocks off by less than the tolerance, which the first look does not
+keep)."""
 ReplayStep = Step | Unreadable | Tick
 Items = Iterator[Entry | Glance | Unreadable | Passing]
 Opener = Callable[[Writers | None, Screen | None], Items]
@@ -66,11 +70,30 @@ class ReplayPlan:
         """Whether an input is stdin, read once: no look ahead."""
         return "-" in self.inputs
 
-    def _open(self, writers: Writers | None, screen: Screen | None) -> Items:
+    def _open(
+        self,
+        writers: Writers | None,
+        screen: Screen | None,
+        spread_us: int = 0,
+        selected: Writers | None = None,
+    ) -> Items:
+        """The inputs, journal files sought to --since and read up to --until, plus
+        `spread_us` (how far apart the hosts' clocks are known to be: in a file written
+        in arrival order, a host behind still writes within the window after the others'
+        stamps have passed its end) and UNTIL_MARGIN_US. selected: see open_inputs."""
         if self._opener is not None:
             return self._opener(writers, screen)
-        since = self.reading.selection.since_us
-        return open_inputs(self.inputs, self.fmt, writers=writers, screen=screen, since_us=since)
+        since, until = self.reading.selection.since_us, self.reading.selection.until_us
+        end = None if until is None else until + spread_us + UNTIL_MARGIN_US
+        return open_inputs(
+            self.inputs,
+            self.fmt,
+            writers=writers,
+            screen=screen,
+            since_us=since,
+            until_us=end,
+            selected=selected,
+        )
 
     def capture_end(self) -> int | None:
         """The time of the capture's last entry as the replay will see it (decoded: a
@@ -92,9 +115,12 @@ class ReplayPlan:
         return last
 
     def first_look(self, tolerance_us: int) -> CaptureOffsets:
-        """Each host's clock offset and the capture's agreed end, from a read of every
-        instance's lines (instances share hosts, and the others' lines carry those hosts'
-        clocks too) within the selected time range."""
+        """Each host's clock offset and the capture's agreed end, within the selected time
+        range: the round lines of the selected instances measure the clocks; every
+        instance's lines say which hosts write when (instances share hosts: the span of
+        the hosts tied to the rounds covers the others' entries on them too) and which
+        instances the capture holds. In journal files, the lines of instances not
+        selected are only glanced at (unit, host, time), never read in full."""
         reading = self.reading
         look = FirstLook(tolerance_us)
         selection = reading.selection
@@ -103,10 +129,14 @@ class ReplayPlan:
         # A matcher of its own: the run's per-pattern counts (timeouts) stay the main
         # read's; lines no pattern can claim are only glanced at (who, which host, when).
         matcher = Matcher(reading.patterns)
-        items = self._open(writers, matcher.screen())
+        named = selection.instances or None
+        selected = None if named is None else reading.writers
+        items = self._open(writers, matcher.screen(), selected=selected)
         held = self.instances_held
         unnamed = _UnnamedRounds()
-        for step in read_steps(items, reading.new_decoder(), matcher, everyone, Tally()):
+        for step in read_steps(
+            items, reading.new_decoder(), _only(matcher, named), everyone, Tally()
+        ):
             if isinstance(step, Step):
                 record, event = step
                 if record.instance is not None and len(held) < INSTANCES_KEPT:
@@ -132,7 +162,8 @@ class ReplayPlan:
         screened: lines no pattern can claim are not decoded (their records say only who
         and when); False when the caller shows them.
         """
-        main = self._read(tally, self.reading.matcher, screened=screened)
+        spread = 0 if offsets is None else offsets.spread_us()
+        main = self._read(tally, self.reading.matcher, screened=screened, spread_us=spread)
         skewed = offsets.skewed_hosts() if offsets is not None else frozenset()
         if offsets is None or not skewed:
             return main
@@ -160,15 +191,21 @@ class ReplayPlan:
             for low, high, offset in offsets.ranges(host):
                 bucket = buckets.setdefault(round(offset / STRETCH_US), {})
                 bucket.setdefault(host, []).append((low, high))
-        stretches = [self._stretch(bucket, screened) for _, bucket in sorted(buckets.items())]
+        stretches = [
+            self._stretch(bucket, screened, spread) for _, bucket in sorted(buckets.items())
+        ]
         return heapq.merge(others, *stretches, key=corrected)
 
     def _stretch(
-        self, ranges: dict[str, list[tuple[int | None, int | None]]], screened: bool
+        self,
+        ranges: dict[str, list[tuple[int | None, int | None]]],
+        screened: bool,
+        spread_us: int,
     ) -> Iterator[ReplayStep]:
         """The steps of the hosts in `ranges` stamped within one of their ranges [low,
         high) (None: no bound)."""
-        for step in self._read(Tally(), Matcher(self.reading.patterns), screened=screened):
+        matcher = Matcher(self.reading.patterns)
+        for step in self._read(Tally(), matcher, screened=screened, spread_us=spread_us):
             if isinstance(step, Step):
                 record = step.record
                 host_ranges = ranges.get(record.host) if record.host is not None else None
@@ -180,10 +217,23 @@ class ReplayPlan:
                         yield step
                         break
 
-    def _read(self, tally: Tally, matcher: Matcher, *, screened: bool) -> Iterator[ReplayStep]:
+    def _read(
+        self, tally: Tally, matcher: Matcher, *, screened: bool, spread_us: int
+    ) -> Iterator[ReplayStep]:
         reading = self.reading
-        items = self._open(reading.writers, matcher.screen() if screened else None)
+        items = self._open(reading.writers, matcher.screen() if screened else None, spread_us)
         return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)
+
+
+def _only(matcher: Matcher, instances: frozenset[str] | None) -> Callable[[Record], Event | None]:
+    """`matcher` on the records of `instances` (None: all); the others' make no event."""
+    if instances is None:
+        return matcher
+
+    def match(record: Record) -> Event | None:
+        return matcher(record) if record.instance in instances else None
+
+    return match
 
 
 class _UnnamedRounds:

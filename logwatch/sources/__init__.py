@@ -25,13 +25,18 @@ def read_source(
     writers: Writers | None = None,
     screen: Screen | None = None,
     since_us: int | None = None,
+    until_us: int | None = None,
+    selected: Writers | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of one opened input; bad data inside it comes as Unreadable, never as
-    an exception. `writers`, `screen`, `since_us`: see open_inputs."""
+    an exception. `writers`, `screen`, `since_us`, `until_us`, `selected`: see
+    open_inputs."""
     if screen is not None and (writers is None or not screen.active):
         screen = None
     if source.files:
-        return open_journal(source.files, source.origin, writers, screen, since_us)
+        return open_journal(
+            source.files, source.origin, writers, screen, since_us, until_us, selected
+        )
     return _guarded(source, writers, screen)
 
 
@@ -87,6 +92,8 @@ def open_inputs(
     screen: Screen | None = None,
     stdin: BinaryIO | None = None,
     since_us: int | None = None,
+    until_us: int | None = None,
+    selected: Writers | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Every entry of the inputs at `paths` (`-` is stdin), several inputs merged by time.
 
@@ -107,6 +114,10 @@ def open_inputs(
     stdin: what `-` reads (default: the process's stdin).
     since_us: journal files are read from the first entry at or after this time (a seek,
         not a read of everything before it); other inputs are read whole.
+    until_us: journal files are read until a run of entries stamped after it (see
+        open_journal), not to their end; other inputs are read whole.
+    selected: journal files only, with writers: an entry of zipnet's units that these
+        writers do not select (an instance not named) comes as a Glance, who and when.
     """
     if not paths:
         raise UsageError("no input given (a journal directory or file, a capture, or - for stdin)")
@@ -120,7 +131,9 @@ def open_inputs(
         for source in sources:
             source.close()
         raise
-    streams = [read_source(source, writers, screen, since_us) for source in sources]
+    streams = [
+        read_source(source, writers, screen, since_us, until_us, selected) for source in sources
+    ]
     if len(streams) == 1:
         return streams[0]
     return _merged(streams)

@@ -41,6 +41,11 @@ _new = tuple.__new__
 # zipnet entries screened before deciding whether the screen pays (see _Read).
 _SAMPLED = 4096
 _SCREENED = 4096
+PAST_RUN = 1024
+"""A read given an end stops after this many entries in a row stamped past it: one host
+ahead (or a clock the caller's slack does not cover) writing a few among the others does
+not end it while everyone else is still before the end."""
+_NO_END = 1 << 62
 _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY", *KEPT_TRUSTED)
 
 
@@ -50,6 +55,8 @@ def open_journal(
     writers: Writers | None = None,
     screen: Screen | None = None,
     since_us: int | None = None,
+    until_us: int | None = None,
+    selected: Writers | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of journal `files` as one stream in time order (several hosts' files
     interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
@@ -59,6 +66,11 @@ def open_journal(
     screen: if given (with writers), a zipnet entry whose MESSAGE it rejects comes as a
     Glance: one lookup of MESSAGE and one of the unit instead of reading it in full.
     since_us: read from the first entry at or after it (sd-journal seeks there).
+    until_us: stop once PAST_RUN entries in a row are stamped after it (the caller adds
+    what the hosts' clocks may be apart: a file written in arrival order holds a host
+    behind after the others' end); the rest of the files is never read.
+    selected: if given (with writers), an entry of a zipnet unit it does not select (an
+    instance not named) comes as a Glance: who and when, its message never read.
     A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
     Unreadable; InputError when none of the files can be read.
     """
@@ -106,9 +118,10 @@ def open_journal(
         reader = journal.Reader(files=files)
     # Counted before reading: a file still written to declares more by the end. A read
     # from a time on cannot be held to the whole file's count.
-    declared = declared_entries(files) if since_us is None else None
+    declared = declared_entries(files) if since_us is None and until_us is None else None
     entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
-    read = _Read(origin, screen if screen is not None and screen.active else None)
+    read = _Read(origin, screen if screen is not None and screen.active else None, selected)
+    end = _NO_END if until_us is None else until_us
     if since_us is not None:
         reader.seek_realtime(since_us)
     if writers is not None:
@@ -116,9 +129,9 @@ def open_journal(
         if ours is not None:
             if since_us is not None:
                 ours.seek_realtime(since_us)
-            entries = _two_readers(reader, ours, read, writers)
+            entries = _two_readers(reader, ours, read, writers, end)
     if entries is None:
-        entries = _entries(reader, read, writers)
+        entries = _entries(reader, read, writers, end)
     return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
 
 
@@ -196,28 +209,44 @@ def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], Mapping[str, tuple
 
 
 def _entries(
-    reader: Any, read: _Read, writers: Writers | None
+    reader: Any, read: _Read, writers: Writers | None, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     # The binding's low-level calls: _get_all() enumerates the entry's data once, which
     # is cheaper than a handful of _get() lookups, each a scan of its own; but one _get()
     # of the unit tells most of a journal (other services) from zipnet's for a tenth of
     # that, and those entries are never read further.
     try:
-        yield from _walk(reader, read, writers)
+        yield from _walk(reader, read, writers, end)
     finally:
         reader.close()
 
 
 def _walk(
-    reader: Any, read: _Read, writers: Writers | None
+    reader: Any, read: _Read, writers: Writers | None, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
+    """The entries up to `end` (see open_journal's until_us)."""
     nxt, get, realtime = reader._next, reader._get, reader._get_realtime
+    past = 0
     if writers is None:
         while nxt():
-            yield read(reader, realtime())
+            t = realtime()
+            if t > end:
+                past += 1
+                if past == PAST_RUN:
+                    return
+            elif past:
+                past = 0
+            yield read(reader, t)
         return
     raw_unit = writers.raw_unit
     while nxt():
+        t = realtime()
+        if t > end:
+            past += 1
+            if past == PAST_RUN:
+                return
+        elif past:
+            past = 0
         try:
             unit = get(UNIT)
         except KeyError:
@@ -226,10 +255,10 @@ def _walk(
             yield Unreadable(read.origin, "unreadable journal entry", str(exc))
             continue
         if unit is not None and not raw_unit(unit):
-            yield _new(Passing, (realtime(),))
+            yield _new(Passing, (t,))
         else:
             # The unit travels on: the screen's glance needs it too.
-            yield read(reader, realtime(), unit)
+            yield read(reader, t, unit)
 
 
 def _unit_told(
@@ -246,13 +275,15 @@ def _unit_told(
 
 class _Read:
     """`read(reader, time_us)`: the entry `reader` stands at, read in full, or only
-    glanced at when the screen rejects its MESSAGE."""
+    glanced at (who and when) when the screen rejects its MESSAGE, or when its unit is
+    zipnet's but not of the `selected` writers."""
 
-    __slots__ = ("_hosts", "_rejected", "_tried", "_units", "origin", "screen")
+    __slots__ = ("_hosts", "_rejected", "_tried", "_units", "origin", "screen", "selected")
 
-    def __init__(self, origin: str, screen: Screen | None) -> None:
+    def __init__(self, origin: str, screen: Screen | None, selected: Writers | None = None) -> None:
         self.origin = origin
         self.screen = screen
+        self.selected = selected
         self._tried = self._rejected = 0
         # A journal holds few units (and hosts): each one's bytes are decoded once.
         self._units: dict[bytes, str] = {}
@@ -262,6 +293,20 @@ class _Read:
         self, reader: Any, time_us: int, unit: bytes | None = None
     ) -> Entry | Glance | Unreadable:
         """`unit`: the entry's _SYSTEMD_UNIT when the caller has read it already."""
+        selected = self.selected
+        if selected is not None:
+            try:
+                if unit is None:
+                    unit = reader._get(UNIT)
+            except KeyError:
+                pass  # no unit: the decoder tells whose it is
+            except (OSError, UnicodeDecodeError) as exc:
+                return Unreadable(self.origin, "unreadable journal entry", str(exc))
+            else:
+                if not selected.raw_unit(unit):
+                    glance = self._glance(reader._get, time_us, unit)
+                    if glance is not None:
+                        return glance
         screen = self.screen
         if screen is not None:
             get = reader._get
@@ -283,23 +328,31 @@ class _Read:
                     self.screen = None
             else:
                 self._rejected += 1
-                name = self._units.get(unit)
-                if name is None:
-                    if len(self._units) >= _UNITS_KEPT:
-                        self._units.clear()
-                    name = self._units[unit] = unit.decode("utf-8", "replace")
-                if name:
-                    # The host too: whose clock the time is (one lookup more).
-                    try:
-                        host = self._hosts.get(raw_host := get(HOSTNAME))
-                    except KeyError:
-                        raw_host, host = b"", ""
-                    if host is None:
-                        if len(self._hosts) >= _UNITS_KEPT:
-                            self._hosts.clear()
-                        host = self._hosts[raw_host] = raw_host.decode("utf-8", "replace")
-                    return _new(Glance, (time_us, True, None, name, None, host or None))
+                glance = self._glance(get, time_us, unit)
+                if glance is not None:
+                    return glance
         return _entry(reader, time_us, self.origin)
+
+    def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
+        """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
+        empty unit, left to decode."""
+        name = self._units.get(unit)
+        if name is None:
+            if len(self._units) >= _UNITS_KEPT:
+                self._units.clear()
+            name = self._units[unit] = unit.decode("utf-8", "replace")
+        if not name:
+            return None
+        # The host too: whose clock the time is (one lookup more).
+        try:
+            host = self._hosts.get(raw_host := get(HOSTNAME))
+        except KeyError:
+            raw_host, host = b"", ""
+        if host is None:
+            if len(self._hosts) >= _UNITS_KEPT:
+                self._hosts.clear()
+            host = self._hosts[raw_host] = raw_host.decode("utf-8", "replace")
+        return _new(Glance, (time_us, True, None, name, None, host or None))
 
 
 def _entry(reader: Any, time_us: int, origin: str) -> Entry | Unreadable:
@@ -344,7 +397,7 @@ def _reader_of(reader: Any, writers: Writers) -> Any | None:
 
 
 def _two_readers(
-    every: Any, ours: Any, read: _Read, writers: Writers
+    every: Any, ours: Any, read: _Read, writers: Writers, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of `every` as Passing, except those `ours` (the same files, with
     journal matches on zipnet's writers) reads, which come read in full.
@@ -355,6 +408,7 @@ def _two_readers(
     and `every`'s entry at that time is then owed to it, so each entry counts once.
     Once `ours` ends (at its last entry, or early, at a damaged one, where a walk with
     matches stops), `every`'s remaining entries are told apart by their unit.
+    `every` stops at `end` (see open_journal's until_us), and `ours` with it.
 
     When zipnet writes most of the journal, the matched walk costs more than it spares
     (sd-journal checks every match on every entry, and each entry is walked twice): after
@@ -364,12 +418,19 @@ def _two_readers(
     b_next, b_time, b_get = every._next, every._get_realtime, every._get
     a_next, a_time_of = ours._next, ours._get_realtime
     owed: dict[int, int] = {}
-    walked = theirs = 0
+    walked = theirs = past = 0
     try:
         a_time = a_time_of() if a_next() else None
         while b_next():
             t = b_time()
             walked += 1
+            if t > end:
+                past += 1
+                if past == PAST_RUN:
+                    # What `ours` holds up to here is out; the rest lies past the end too.
+                    return
+            elif past:
+                past = 0
             if (
                 walked == _SAMPLED
                 and theirs * 2 < walked
@@ -380,10 +441,12 @@ def _two_readers(
                 # Nothing is owed and `ours` is not behind: `every` alone reads on, from
                 # this very entry.
                 yield _unit_told(every, t, read, writers)
-                yield from _walk(every, read, writers)
+                yield from _walk(every, read, writers, end)
                 return
             while a_time is not None and a_time <= t:
-                yield read(ours, a_time)
+                # `ours` matches zipnet's identifiers too (for entries that name no
+                # unit): an entry of an instance not selected passes by its unit.
+                yield _unit_told(ours, a_time, read, writers)
                 if len(owed) >= _OWED_KEPT:
                     owed.clear()
                 owed[a_time] = owed.get(a_time, 0) + 1
@@ -399,8 +462,8 @@ def _two_readers(
                 yield _new(Passing, (t,))
             else:
                 yield read(every, t)
-        while a_time is not None:  # `every` stopped early (a damaged file): the rest
-            yield read(ours, a_time)
+        while a_time is not None and a_time <= end:  # `every` stopped early (damage)
+            yield _unit_told(ours, a_time, read, writers)
             a_time = a_time_of() if a_next() else None
     finally:
         every.close()

@@ -1,0 +1,209 @@
+"""The replay's plan (logwatch/run/replay_plan.py) reads what its selection holds (issue 17).
+
+Counted, not timed: every item the sources hand the plan is counted, pass by pass, on
+real journal files made by systemd-journal-remote: one file per host as a collector
+keeps them (sd-journal merges them by time), or one file of every host written in the
+order the entries arrived (a host behind is written among the others, its stamps
+earlier). What a narrowed read selects must be what a whole read selects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import JOURNAL_REMOTE, Captures
+
+import logwatch.run.replay_plan
+import logwatch.sources.journal
+from logwatch.commands.common import build_reading, rule_settings
+from logwatch.pipeline import Step, Tally
+from logwatch.records import Entry
+from logwatch.run.replay_plan import ReplayPlan
+from logwatch.simulate import LogLine, Scenario, export_bytes
+from logwatch.simulate.lines import DEFAULT_START_US
+from logwatch.simulate.scenario import noise
+from logwatch.sources.journal import PAST_RUN
+from logwatch.times import US, format_time
+
+ROUNDS = 240
+PERIOD_US = 2 * US
+Seen = tuple[int, str | None, str | None, str | None]
+"""What a step selected: (time, host, instance, event name)."""
+
+
+@functools.cache
+def healthy() -> tuple[LogLine, ...]:
+    """One instance of 20 clients, a round every 2 s for 8 minutes, and other programs
+    on every host meanwhile."""
+    lines = Scenario(clients=20, seed=17).start().rounds(ROUNDS).lines()
+    hosts = sorted({x.host for x in lines})
+    others = noise(DEFAULT_START_US, ROUNDS * 4, per_second=2, hosts=hosts, seed=17)
+    return tuple(sorted([*lines, *others], key=lambda x: x.time_us))
+
+
+def behind(lines: Sequence[LogLine], host: str, offset_s: float) -> list[LogLine]:
+    """Every entry of `host` stamped `offset_s` behind, in the order written."""
+    shift = round(offset_s * US)
+    return [
+        dataclasses.replace(x, time_us=x.time_us - shift) if x.host == host else x for x in lines
+    ]
+
+
+def one_file(directory: Path, lines: Sequence[LogLine]) -> Path:
+    """One journal file of every host's `lines`, written by systemd-journal-remote in the
+    order given (the order they arrived), as a collector writing one file does."""
+    directory.mkdir(parents=True)
+    export = directory / "all.export.tmp"
+    export.write_bytes(export_bytes(lines, "full"))
+    output = f"--output={directory / 'remote.journal'}"
+    subprocess.run([JOURNAL_REMOTE, output, str(export)], check=True, capture_output=True)
+    export.unlink()
+    return directory
+
+
+class Counted:
+    """Counts the items the sources hand the plan, one count per pass (open)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.passes: list[int] = []
+        opened = logwatch.run.replay_plan.open_inputs
+
+        def counting(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            self.passes.append(0)
+            at = len(self.passes) - 1
+            for item in opened(*args, **kwargs):
+                self.passes[at] += 1
+                yield item
+
+        monkeypatch.setattr(logwatch.run.replay_plan, "open_inputs", counting)
+
+
+def replayed(
+    path: Path, *, until_us: int | None = None, instances: Sequence[str] = ()
+) -> tuple[list[Seen], Tally]:
+    """What the plan's first look and main read select of `path`, in order, and the main
+    read's tally."""
+    reading = build_reading(
+        instances=instances,
+        pattern_dirs_opt=(),
+        config_path=None,
+        until=None if until_us is None else format_time(until_us),
+    )
+    settings = rule_settings(reading, "2s", None, None)
+    plan = ReplayPlan(reading, [str(path)], None)
+    offsets = plan.first_look(settings.clock_tolerance_us)
+    tally = Tally()
+    seen = []
+    for step in plan.steps(tally, offsets):
+        if isinstance(step, Step):
+            record, event = step
+            name = None if event is None else event.name
+            seen.append((record.time_us, record.host, record.instance, name))
+    return seen, tally
+
+
+def test_until_stops_the_read_of_a_collectors_journal(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = healthy()
+    path = captures.journal(lines, "full")
+    until = DEFAULT_START_US + ROUNDS * PERIOD_US // 4
+    whole, _ = replayed(path)
+    counted = Counted(monkeypatch)
+    window, tally = replayed(path, until_us=until)
+    assert window == [s for s in whole if s[0] <= until]
+    assert window and max(s[0] for s in window) > until - PERIOD_US
+    # The first look and the main read each stop past the window's end: its quarter of
+    # the entries, then one run of entries past the end.
+    within = sum(1 for x in lines if x.time_us <= until + 2 * US)
+    assert counted.passes == [tally.entries, tally.entries]
+    assert within < tally.entries <= within + PAST_RUN
+    assert tally.entries < len(lines) / 2
+
+
+@pytest.mark.parametrize("run", [1, PAST_RUN])
+def test_until_reads_on_for_a_host_behind_in_a_file_written_as_entries_came(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: int
+) -> None:
+    # srv2's clock is a minute behind: its entries stamped within the window are written
+    # for a minute after everyone else's have passed its end. srv2 writes often enough
+    # to break any run of entries past the end; with a run of 1, the first entry past
+    # the end and the offset the first look measured decide alone.
+    monkeypatch.setattr(logwatch.sources.journal, "PAST_RUN", run)
+    lines = behind(healthy(), "srv2", 60)
+    path = one_file(tmp_path / "journal", lines)
+    until = DEFAULT_START_US + ROUNDS * PERIOD_US // 4
+    whole, _ = replayed(path)
+    counted = Counted(monkeypatch)
+    window, tally = replayed(path, until_us=until)
+    expected = [s for s in whole if s[0] <= until]
+    assert sorted(window) == sorted(expected)
+    late = [s for s in expected if s[1] == "srv2" and s[0] > until - 60 * US]
+    assert late, "the case must hold srv2 entries written after the others' end"
+    # The main read went on for the minute the first look measured srv2 behind by, and
+    # stopped after it.
+    written = [x.time_us + (60 * US if x.host == "srv2" else 0) for x in lines]
+    within = sum(1 for t in written if t <= until + 60 * US)
+    assert within <= counted.passes[1] == tally.entries < len(lines) * 3 / 4
+
+
+INSTANCES = ("acme-mainnet", "beta-mainnet", "gamma-testnet", "delta-preview")
+
+
+@functools.cache
+def collected() -> tuple[LogLine, ...]:
+    """Four instances on the same hosts, a round every 2 s for a minute each, and other
+    programs on every host meanwhile, as a collector's journal holds them."""
+    each = [
+        Scenario(name, clients=5, seed=30 + i).start().rounds(30).lines()
+        for i, name in enumerate(INSTANCES)
+    ]
+    hosts = sorted({x.host for lines in each for x in lines})
+    others = noise(DEFAULT_START_US, 600, per_second=10, hosts=hosts, seed=30)
+    return tuple(sorted([*others, *(x for lines in each for x in lines)], key=lambda x: x.time_us))
+
+
+class ReadInFull:
+    """The units of the entries the sources read in full (not only glanced at or passed
+    by their unit), one list per pass."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.passes: list[list[str | None]] = []
+        opened = logwatch.run.replay_plan.open_inputs
+
+        def watching(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            units: list[str | None] = []
+            self.passes.append(units)
+            for item in opened(*args, **kwargs):
+                if isinstance(item, Entry):
+                    units.append(item.fields.get("_SYSTEMD_UNIT"))
+                yield item
+
+        monkeypatch.setattr(logwatch.run.replay_plan, "open_inputs", watching)
+
+
+def test_a_named_instance_of_four_is_the_only_one_read_in_full(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = collected()
+    path = captures.journal(lines, "full")
+    whole, _ = replayed(path)
+    read = ReadInFull(monkeypatch)
+    one, tally = replayed(path, instances=["beta-mainnet"])
+    assert one == [s for s in whole if s[2] == "beta-mainnet"]
+    assert tally.entries == len(lines)
+    # The first look and the main read: beta's lines only are read in full, no more of
+    # them than beta wrote (the others' are glanced at, or passed by their unit).
+    own = sum(1 for x in lines if x.instance == "beta-mainnet" and x.unit is None)
+    assert len(read.passes) == 2
+    for units in read.passes:
+        assert 0 < len(units) <= own
+        assert {u for u in units if u is not None} <= {
+            f"zipnet-{role}@beta-mainnet.service" for role in ("server", "aggregator", "client")
+        }
