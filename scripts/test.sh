@@ -7,4 +7,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .
 mypy logwatch
-pytest -q "$@"
+# Two workers on a 2-core machine (at most 4): the tests wait on servers and subprocesses.
+pytest -q --numprocesses=auto --maxprocesses=4 "$@"
