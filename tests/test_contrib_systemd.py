@@ -165,7 +165,10 @@ mount -t tmpfs -o mode=0755 tmpfs /opt
 /usr/bin/python3 -m venv /opt/logwatch
 /opt/logwatch/bin/pip install -q --no-index --no-deps --disable-pip-version-check "$wheel"
 site=$(/opt/logwatch/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-echo "$deps" > "$site/zz-test-dependencies.pth"
+# Bound where the sandbox leaves it in sight (a checkout under /tmp, /root or /home).
+mkdir /opt/test-dependencies
+mount --bind "$deps" /opt/test-dependencies
+echo /opt/test-dependencies > "$site/zz-test-dependencies.pth"
 mount -t tmpfs -o mode=0755 tmpfs /var/lib
 mkdir -p -m 0755 /var/lib/private/logwatch/acme-mainnet
 ln -s private/logwatch /var/lib/logwatch
