@@ -226,19 +226,8 @@ def _walk(
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries up to `end` (see open_journal's until_us)."""
     nxt, get, realtime = reader._next, reader._get, reader._get_realtime
+    raw_unit = None if writers is None else writers.raw_unit
     past = 0
-    if writers is None:
-        while nxt():
-            t = realtime()
-            if t > end:
-                past += 1
-                if past == PAST_RUN:
-                    return
-            elif past:
-                past = 0
-            yield read(reader, t)
-        return
-    raw_unit = writers.raw_unit
     while nxt():
         t = realtime()
         if t > end:
@@ -247,6 +236,9 @@ def _walk(
                 return
         elif past:
             past = 0
+        if raw_unit is None:
+            yield read(reader, t)
+            continue
         try:
             unit = get(UNIT)
         except KeyError:
