@@ -113,17 +113,23 @@ class LiveJournal(ClosedOnExit):
 
     def _wait_ready(self, timeout_s: float) -> None:
         # Only at start-up, bounded: journal-remote has no readiness signal on a pipe.
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def ready() -> bool:
             try:
-                if self.path.stat().st_size >= _READY_SIZE:
-                    return
+                return self.path.stat().st_size >= _READY_SIZE
             except FileNotFoundError:
-                pass
+                return False
+
+        self._wait(ready, timeout_s, f"{self.path} did not appear within {timeout_s:g} s")
+
+    def _wait(self, done: Callable[[], bool], timeout_s: float, late: str) -> None:
+        """Polls `done` until it holds; RuntimeError when journal-remote is gone, or saying
+        `late` past `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while not done():
             if self._proc.poll() is not None:
                 raise RuntimeError(f"systemd-journal-remote failed: {self._stderr_tail()}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.path} did not appear within {timeout_s:g} s")
+                raise RuntimeError(late)
             time.sleep(0.002)
 
     def write(self, export: bytes) -> None:
@@ -146,18 +152,14 @@ class LiveJournal(ClosedOnExit):
         its pipe on its own time); RuntimeError past `timeout_s`."""
         from logwatch.sources.tail import read_header
 
-        deadline = time.monotonic() + timeout_s
         fd = os.open(self.path, os.O_RDONLY)
+
+        def written() -> bool:
+            header = read_header(fd)
+            return header is not None and header.n_entries >= self.entries
+
         try:
-            while True:
-                header = read_header(fd)
-                if header is not None and header.n_entries >= self.entries:
-                    return
-                if self._proc.poll() is not None:
-                    raise RuntimeError(f"systemd-journal-remote is gone: {self._stderr_tail()}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.path} did not take {self.entries} entries")
-                time.sleep(0.002)
+            self._wait(written, timeout_s, f"{self.path} did not take {self.entries} entries")
         finally:
             os.close(fd)
 
