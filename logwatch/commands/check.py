@@ -100,23 +100,10 @@ def run_check(plan: CheckPlan, *, source: SourceOptions, output: str) -> int:
     driver.finish(end_us=now)
     seen = {v.instance: v for v in engine.instances()}
     results = [_Result(name, *_status(seen.get(name), now, settings)) for name in names]
-    results.append(_Result("", OK, "", {}))  # so max() has something for no instances
-    worst = max(results, key=lambda r: _RANK[r.code]).code
-    results.pop()
+    worst = max((r.code for r in results), key=_RANK.__getitem__, default=OK)
     if output == "json":
         for r in results:
-            print(
-                dumps(
-                    {
-                        "type": "check",
-                        "instance": r.instance,
-                        "status": STATUS[r.code],
-                        "code": r.code,
-                        "text": r.text,
-                        "perfdata": dict(r.perfdata),
-                    }
-                )
-            )
+            print(_json_line(r.instance, r.code, r.text, r.perfdata))
     else:
         print(status_line(results, settings))
     return worst
@@ -154,20 +141,21 @@ def unknown(reason: str, names: Sequence[str], output: str) -> str:
     whatever happens: `UNKNOWN - reason`, or one JSON line per instance."""
     if output != "json":
         return f"UNKNOWN - {_plain(reason)}"
-    lines = [
-        dumps(
-            {
-                "type": "check",
-                "instance": name,
-                "status": STATUS[UNKNOWN],
-                "code": UNKNOWN,
-                "text": reason,
-                "perfdata": {},
-            }
-        )
-        for name in names or [""]
-    ]
-    return "\n".join(lines)
+    return "\n".join(_json_line(name, UNKNOWN, reason, {}) for name in names or [""])
+
+
+def _json_line(instance: str, code: int, text: str, perfdata: Mapping[str, float | None]) -> str:
+    """One instance's status as `--output json` prints it (docs/json.md)."""
+    return dumps(
+        {
+            "type": "check",
+            "instance": instance,
+            "status": STATUS[code],
+            "code": code,
+            "text": text,
+            "perfdata": dict(perfdata),
+        }
+    )
 
 
 def status_line(results: Sequence[_Result], settings: RuleSettings) -> str:
