@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from logwatch.engine import AlertTransition, Engine, Output, RoundObservation, RuleSettings
+from logwatch.engine.host_offsets import HOSTS_KEPT, HostOffsets
 from logwatch.engine.rules import human
 from logwatch.engine.state import MAX_SERVERS, RECENT_ROUND_NUMBERS
 from logwatch.engine.timers import TimerQueue
@@ -319,3 +320,18 @@ def test_durations_read_like_an_operator_writes_them() -> None:
         "2m30s",
         "1h5m",
     ]
+
+
+def test_the_clocks_measured_are_bounded_the_least_recently_seen_forgotten_first() -> None:
+    offsets = HostOffsets()
+    hosts = HOSTS_KEPT + 2_000
+    for i in range(hosts):
+        offsets.see(f"client{i}", "acme", T0 + i, "sealed_envelope", 1 + i // 100, "client")
+        assert offsets.hosts_kept() <= HOSTS_KEPT
+    assert offsets.hosts_kept() == HOSTS_KEPT
+    kept = offsets._hosts  # the state itself: which hosts it holds
+    assert "client0" not in kept and f"client{hosts - 1}" in kept
+    # Seen again, a forgotten host comes back and the least recently seen one goes.
+    offsets.see("client0", "acme", T0 + hosts, "sealed_envelope", 1 + hosts // 100, "client")
+    assert offsets.hosts_kept() == HOSTS_KEPT
+    assert "client0" in kept and "client2000" not in kept and "client2001" in kept

@@ -340,10 +340,6 @@ class Engine:
         """Timer entries held, stale ones included (for the memory-bound tests)."""
         return self._timers.heap_size()
 
-    def entries_held(self) -> int:
-        """Entries of skewed hosts waiting for the clock (for the memory-bound tests)."""
-        return len(self._held)
-
     # -- taking entries in ---------------------------------------------------------------
 
     def _take_entry(self, instance: str, placed_us: int, out: list[Output]) -> None:
