@@ -153,10 +153,11 @@ class Matcher:
                 return event
         return None
 
-    def screen(self) -> Screen:
+    def screen(self, thins: Callable[[str, str | None], bool] | None = None) -> Screen:
         """The prefilter on raw messages that goes with these patterns: what it rejects,
-        `match` would never claim (sources use it to skip reading such entries)."""
-        return Screen(c.literal for c in self._compiled)
+        `match` would never claim (sources use it to skip reading such entries). thins:
+        see Screen."""
+        return Screen((c.literal for c in self._compiled), thins)
 
     def explain(self, record: Record) -> Verdict:
         """Try every pattern on `record`, without the prefilter and without counting, and say

@@ -3,12 +3,18 @@ messages that hold none of it (rejected before any parsing)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 
 from logwatch.decode.ansi import strip_ansi
 from logwatch.decode.tracing_text import leading_stamp
 from logwatch.records import HOSTNAME, IDENTIFIER, UNIT, Glance
 
+# A field named `round` in a text rendering (` round=812`, `{round=812}`, Debug-quoted) or
+# a JSON one (`"round":812`, `"round":"812"`), in a message lowered (field names are): its
+# value's leading digits. Also `xround=`: more numbers than the field's only make the
+# caller decode a line it could have passed over.
+_ROUND_VALUE = re.compile(r'round"?\s*[=:]\s*"?(-?[0-9]{1,40})')
 # Inline flags ((?i), (?x), (?V1)...) can change what every literal means.
 _FLAG_START = frozenset("abefiLmprsuVwx-^")
 # Escapes of one character that stand for a class or a position, never for text.
@@ -130,9 +136,15 @@ class Screen:
     that bytes decoded with `replace` could produce (non-ASCII, control characters).
     """
 
-    __slots__ = ("_literals",)
+    __slots__ = ("_literals", "thins")
 
-    def __init__(self, literals: Iterable[str]) -> None:
+    def __init__(
+        self, literals: Iterable[str], thins: Callable[[str, str | None], bool] | None = None
+    ) -> None:
+        """thins: for a read that samples (the replay's first look), whether a message it
+        does not reject, of a stdout rendering by a given host, need not be decoded all
+        the same; a journal reader then only glances at it."""
+        self.thins = thins
         kept = tuple(dict.fromkeys(literals))
         usable = all(lit and lit.isascii() and lit.isprintable() for lit in kept)
         # None: some message can match without any literal, so no message is rejected.
@@ -151,15 +163,20 @@ class Screen:
     def rejects(self, message: str) -> bool:
         """True when no pattern can claim the message `message` renders; False when one
         may (a candidate, to be read in full and decoded)."""
+        return self.candidate(message) is None
+
+    def candidate(self, message: str) -> str | None:
+        """`message` without ANSI escapes when a pattern may claim it; None when the screen
+        rejects it."""
         literals = self._literals
-        if literals is None:
-            return False
         if "\x1b" in message:
             message = strip_ansi(message)
+        if literals is None:
+            return message
         for literal in literals:
             if literal in message:
-                return False
-        return not (message[:1] == "{" and "\\" in message)
+                return message
+        return message if message[:1] == "{" and "\\" in message else None
 
     def glance(
         self, time_us: int | None, exact: bool, fields: Mapping[str, str], message: str
@@ -170,12 +187,33 @@ class Screen:
         and a timestamp in the message of a shape only the decoder reads)."""
         if not self.rejects(message):
             return None
-        unit, identifier = fields.get(UNIT), fields.get(IDENTIFIER)
-        if not unit and not identifier:
+        return glance_of(time_us, exact, fields, message)
+
+
+def glance_of(
+    time_us: int | None, exact: bool, fields: Mapping[str, str], message: str
+) -> Glance | None:
+    """The Glance standing for an entry with these `fields` and raw `message` that is not
+    to be decoded; None when only decoding it can tell who wrote it (no unit nor
+    identifier: the target decides) or when (a coarse time, and a timestamp in the
+    message of a shape only the decoder reads)."""
+    unit, identifier = fields.get(UNIT), fields.get(IDENTIFIER)
+    if not unit and not identifier:
+        return None
+    stamp = None
+    if not exact:
+        sure, stamp = leading_stamp(strip_ansi(message))
+        if not sure:
             return None
-        stamp = None
-        if not exact:
-            sure, stamp = leading_stamp(strip_ansi(message))
-            if not sure:
-                return None
-        return Glance(time_us, exact, stamp, unit, identifier, fields.get(HOSTNAME))
+    return Glance(time_us, exact, stamp, unit, identifier, fields.get(HOSTNAME))
+
+
+def round_numbers(message: str) -> list[int] | None:
+    """Every value a field named `round` may have in the event the rendered `message`
+    (ANSI stripped) holds, in a text or JSON rendering: the event's `round`, when it is
+    an integer, is one of them. None when the text shows none, or when only decoding can
+    tell (a JSON escape may spell the name)."""
+    if "\\" in message:
+        return None
+    found = _ROUND_VALUE.findall(message.lower())
+    return [int(n) for n in found] if found else None

@@ -9,6 +9,7 @@ earlier). What a narrowed read selects must be what a whole read selects.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import subprocess
@@ -18,10 +19,14 @@ from typing import Any
 
 import pytest
 from conftest import JOURNAL_REMOTE, Captures
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import logwatch.run.replay_plan
 import logwatch.sources.journal
 from logwatch.commands.common import build_reading, rule_settings
+from logwatch.engine.first_look import FirstLook
+from logwatch.engine.host_offsets import ROUND_LINES
 from logwatch.pipeline import Step, Tally
 from logwatch.records import Entry
 from logwatch.run.replay_plan import ReplayPlan
@@ -207,3 +212,82 @@ def test_a_named_instance_of_four_is_the_only_one_read_in_full(
         assert {u for u in units if u is not None} <= {
             f"zipnet-{role}@beta-mainnet.service" for role in ("server", "aggregator", "client")
         }
+
+
+def ahead_and_behind() -> list[LogLine]:
+    """healthy(), with one client 30 s ahead and one server a minute behind."""
+    return behind(behind(healthy(), "client3", -30), "srv2", 60)
+
+
+def looked(path: Path, monkeypatch: pytest.MonkeyPatch, *, thinned: bool) -> tuple[Any, int]:
+    """(what the first look of `path` found, how many entries the sources handed it in
+    full); thinned=False: every line decoded, as before the look passed over the lines of
+    rounds it does not sample."""
+    with monkeypatch.context() as patch:
+        if not thinned:
+            patch.setattr(logwatch.run.replay_plan, "_rounds_from_fields", lambda _: False)
+        full = 0
+        opened = logwatch.run.replay_plan.open_inputs
+
+        def counting(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            nonlocal full
+            for item in opened(*args, **kwargs):
+                full += isinstance(item, Entry)
+                yield item
+
+        patch.setattr(logwatch.run.replay_plan, "open_inputs", counting)
+        reading = build_reading(instances=(), pattern_dirs_opt=(), config_path=None)
+        plan = ReplayPlan(reading, [str(path)], None)
+        found = plan.first_look(rule_settings(reading, "2s", None, None).clock_tolerance_us)
+        return (found, plan.instances_held, plan.mixed), full
+
+
+@pytest.mark.parametrize("fmt", ["journal", "export", "json"])
+def test_the_first_look_passes_over_rounds_it_does_not_sample_and_finds_the_same(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    # 240 rounds: past 64 a client's rounds are sampled one in two, then one in four, so
+    # the look need not decode most clients' lines. What it finds must not change: the
+    # offsets of the hosts off (segments, span, tied hosts), the instances held.
+    path = captures.make(ahead_and_behind(), "full-ansi", fmt)
+    thinned, decoded_thinned = looked(path, monkeypatch, thinned=True)
+    whole, decoded_whole = looked(path, monkeypatch, thinned=False)
+    assert thinned == whole
+    offsets = thinned[0]
+    assert offsets.skewed_hosts() == {"client3", "srv2"}
+    assert round(offsets.offset("client3", DEFAULT_START_US) / US) == 30
+    if fmt == "journal":
+        # The journal reader glances at what is passed over, never reading it in full:
+        # here a third of the lines, most clients' rounds sampled one in four by the end.
+        assert decoded_thinned < decoded_whole * 2 / 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["srv1", "agg", "c1", "c2"]),
+            st.sampled_from(sorted(ROUND_LINES)),
+            st.integers(0, 3000),
+        ),
+        min_size=1,
+        max_size=1500,
+    )
+)
+def test_a_line_the_first_look_does_not_want_would_change_nothing_it_keeps(
+    lines: list[tuple[str, str, int]],
+) -> None:
+    # FirstLook.wants is asked before decoding: when it says no, `see` must keep nothing
+    # of that line whatever its kind (only the host's first and last times, which a
+    # glance gives).
+    look = FirstLook()
+    for at, (host, kind, number) in enumerate(lines):
+        wanted = look.wants(host, [number])
+        before = copy.deepcopy((look._rounds, look._stride, look._hosts.get(host)))
+        role = "server" if host.startswith("s") else "client"
+        look.see(host, "acme", role, at, kind, number)
+        if not wanted:
+            after = look._hosts[host]
+            assert before[2] is not None
+            assert (look._rounds, look._stride) == before[:2]
+            assert (after.samples, after.stride) == (before[2].samples, before[2].stride)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 
 from logwatch.engine.host_offsets import (
     AGREEING,
@@ -101,6 +102,16 @@ class FirstLook:
         if len(h.samples) > (MAX_TRUSTED_SAMPLES if role in TRUSTED_ROLES else MAX_SAMPLES):
             h.stride *= 2
             h.samples = {k: t for k, t in h.samples.items() if k[0][1] % h.stride == 0}
+
+    def wants(self, host: str | None, numbers: Iterable[int]) -> bool:
+        """Whether a round line of `host` numbered one of `numbers` may be kept: False
+        only when `see` would pass over it whatever its kind (its round is not sampled),
+        so the reader need not decode it (only note its host's time)."""
+        h = None if host is None else self._hosts.get(host)
+        if h is None:
+            return True
+        stride = max(self._stride, h.stride)
+        return stride == 1 or any(n % stride == 0 for n in numbers)
 
     def result(self) -> CaptureOffsets:
         stride = self._stride

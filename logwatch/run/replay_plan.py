@@ -6,13 +6,17 @@ import heapq
 from collections.abc import Callable, Iterator, Sequence
 
 from logwatch.commands.common import Reading
+from logwatch.decode.ansi import strip_ansi
+from logwatch.decode.journald import is_native
 from logwatch.engine.first_look import FirstLook
+from logwatch.engine.host_offsets import ROUND_LINES
 from logwatch.engine.hostclock import CaptureOffsets
 from logwatch.events import Event
 from logwatch.match import Matcher
+from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
-from logwatch.prefilter import Screen
-from logwatch.records import Entry, Glance, Passing, Record, Unreadable
+from logwatch.prefilter import Screen, glance_of, round_numbers
+from logwatch.records import HOSTNAME, MESSAGE, UNIT, Entry, Glance, Passing, Record, Unreadable
 from logwatch.sources import open_inputs
 from logwatch.units import UnitTemplate, Writers
 
@@ -131,7 +135,10 @@ class ReplayPlan:
         matcher = Matcher(reading.patterns)
         named = selection.instances or None
         selected = None if named is None else reading.writers
-        items = self._open(writers, matcher.screen(), selected=selected)
+        thins = _thins(look) if _rounds_from_fields(reading.patterns) else None
+        items = self._open(writers, matcher.screen(thins), selected=selected)
+        if thins is not None:
+            items = _thinned(items, thins)
         held = self.instances_held
         unnamed = _UnnamedRounds()
         for step in read_steps(
@@ -223,6 +230,48 @@ class ReplayPlan:
         reading = self.reading
         items = self._open(reading.writers, matcher.screen() if screened else None, spread_us)
         return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)
+
+
+def _rounds_from_fields(patterns: PatternSet) -> bool:
+    """Whether every pattern of a round line takes its `round` from the event's fields
+    (none from a group of its message regex): then the text of a rendering shows it."""
+    return all(
+        "round" not in p.regex.groupindex for p in patterns.patterns if p.name in ROUND_LINES
+    )
+
+
+def _thins(look: FirstLook) -> Callable[[str, str | None], bool]:
+    """Whether the look would pass over the line of a rendered message (ANSI stripped) by a host
+    whatever its kind: none of the round numbers its text shows is of a round sampled
+    (`FirstLook.wants`). The look samples rounds, more thinly the longer the capture, and
+    decoding the lines of rounds not sampled is most of what it would cost."""
+
+    def thins(message: str, host: str | None) -> bool:
+        numbers = round_numbers(message)
+        return numbers is not None and not look.wants(host, numbers)
+
+    return thins
+
+
+def _thinned(items: Items, thins: Callable[[str, str | None], bool]) -> Items:
+    """`items`, each entry of a rendering that `thins` passes over only glanced at: who
+    and when, never decoded (a journal reader does so itself, before reading the entry
+    in full; this is for the other formats)."""
+    for item in items:
+        if item.__class__ is Entry:
+            fields = item.fields
+            message = fields.get(MESSAGE)
+            if (
+                message is not None
+                and UNIT in fields
+                and not is_native(fields)
+                and thins(strip_ansi(message), fields.get(HOSTNAME))
+            ):
+                glance = glance_of(item.time_us, item.time_exact, fields, message)
+                if glance is not None:
+                    yield glance
+                    continue
+        yield item
 
 
 def _only(matcher: Matcher, instances: frozenset[str] | None) -> Callable[[Record], Event | None]:

@@ -7,7 +7,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
@@ -17,6 +17,7 @@ from logwatch.records import (
     IDENTIFIER,
     MESSAGE,
     NO_MULTI,
+    TRANSPORT,
     UNIT,
     Entry,
     Glance,
@@ -313,8 +314,14 @@ class _Read:
             except (OSError, UnicodeDecodeError) as exc:
                 return Unreadable(self.origin, "unreadable journal entry", str(exc))
             self._tried += 1
-            if not screen.rejects(message.decode("utf-8", "replace")):
-                if self._tried == _SCREENED and self._rejected * 4 < self._tried:
+            text = screen.candidate(message.decode("utf-8", "replace"))
+            if text is not None:
+                thins = screen.thins
+                if thins is not None:
+                    glance = self._thinned(get, time_us, unit, text, thins)
+                    if glance is not None:
+                        return glance
+                elif self._tried == _SCREENED and self._rejected * 4 < self._tried:
                     # Nearly all of zipnet's entries here are claimed (the noise is other
                     # programs'): the lookups would only add to reading them in full.
                     self.screen = None
@@ -324,6 +331,24 @@ class _Read:
                 if glance is not None:
                     return glance
         return _entry(reader, time_us, self.origin)
+
+    def _thinned(
+        self,
+        get: Any,
+        time_us: int,
+        unit: bytes,
+        message: str,
+        thins: Callable[[str, str | None], bool],
+    ) -> Glance | None:
+        """The glance at a candidate entry that a sampling read passes over (see
+        Screen.thins): only a stdout rendering, whose MESSAGE holds all the event."""
+        try:
+            if get(TRANSPORT) != b"stdout":
+                return None
+        except (KeyError, OSError):
+            return None  # read in full, which says what is wrong
+        glance = self._glance(get, time_us, unit)
+        return glance if glance is not None and thins(message, glance.host) else None
 
     def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
         """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
