@@ -67,7 +67,7 @@ class StallEvidence:
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
         self._hosts: dict[str, set[str]] = {}
-        self._lines: dict[str, deque[Evidence]] = {}
+        self._lines: dict[str, deque[Event]] = {}
         self.forwarded_clients: int | None = None
 
     def note(self, event: Event) -> None:
@@ -82,7 +82,8 @@ class StallEvidence:
         lines = self._lines.get(name)
         if lines is None:
             lines = self._lines[name] = deque(maxlen=LINES_KEPT)
-        lines.append(Evidence(event.time_us, host, _text(name, event.fields.items())))
+        # The event itself: its text is written only if a stall asks for it.
+        lines.append(event)
         clients = event.fields.get("clients")
         if name == "forwarded_aggregate" and isinstance(clients, int):
             self.forwarded_clients = clients
@@ -101,7 +102,11 @@ class StallEvidence:
         return len(self._hosts.get(name, ()))
 
     def lines(self, *names: str) -> tuple[Evidence, ...]:
-        found = [line for name in names for line in self._lines.get(name, ())]
+        found = [
+            Evidence(e.time_us, e.host or "unknown", _text(name, e.fields.items()))
+            for name in names
+            for e in self._lines.get(name, ())
+        ]
         return tuple(sorted(found))
 
 

@@ -268,8 +268,8 @@ class HostOffsets:
         fewer than three wrote wait to be measured by the lines around them. Whether any
         kind was made whole."""
         closed = False
-        for earlier in ROUND_ORDER[: ROUND_ORDER.index(kind)]:
-            if earlier not in PEERS or earlier in rnd.closed:
+        for earlier in _PEERS_BEFORE[kind]:
+            if earlier in rnd.closed:
                 continue
             closed = True
             peers = rnd.peers.pop(earlier, {})
@@ -345,11 +345,24 @@ class HostOffsets:
         self, h: _Host, host: str, instance: str, measure: int, changed: list[OffsetChange]
     ) -> None:
         h.recent.append(measure)
-        typical = round(statistics.median(h.recent))
+        typical = round(_median(h.recent))
         offset = 0 if abs(typical) <= CORRECTION_US else typical
         if offset != h.offset:
             h.offset = offset
             changed.append(OffsetChange(host, instance, offset, h.role))
+
+
+_PEERS_BEFORE: Final = {
+    kind: tuple(k for k in ROUND_ORDER[:i] if k in PEERS) for i, kind in enumerate(ROUND_ORDER)
+}
+"""Per kind of line, the kinds many hosts write that come before it in a round."""
+
+
+def _median(values: Iterable[int]) -> float:
+    """statistics.median, without its checks: the last few measures, on every line."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _keep(by_kind: dict[str, dict[str, int]], kind: str, host: str, at_us: int) -> dict[str, int]:
