@@ -4,7 +4,8 @@ messages that hold none of it (rejected before any parsing)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from logwatch.decode.ansi import strip_ansi
 from logwatch.decode.tracing_text import leading_stamp
@@ -123,6 +124,17 @@ def _class_end(text: str, start: int) -> int:
     return -1
 
 
+class Thins(Protocol):
+    """`thins(message, host)`: whether a sampling read may pass over a candidate line
+    (its `message` rendered, ANSI stripped; `host` its writer) without decoding it; asked
+    only while `active` (before any sampling, nothing is passed over)."""
+
+    @property
+    def active(self) -> bool: ...
+
+    def __call__(self, message: str, host: str | None) -> bool: ...
+
+
 class Screen:
     """`screen.rejects(message)`: whether no pattern can claim a record whose raw MESSAGE
     (the whole rendered line, or a native entry's bare message) is `message`.
@@ -138,9 +150,7 @@ class Screen:
 
     __slots__ = ("_literals", "thins")
 
-    def __init__(
-        self, literals: Iterable[str], thins: Callable[[str, str | None], bool] | None = None
-    ) -> None:
+    def __init__(self, literals: Iterable[str], thins: Thins | None = None) -> None:
         """thins: for a read that samples (the replay's first look), whether a message it
         does not reject, of a stdout rendering by a given host, need not be decoded all
         the same; a journal reader then only glances at it."""

@@ -61,6 +61,9 @@ class FirstLook:
         self._stride = 1
         self._rounds: set[_Key] = set()
         self._hosts: dict[str, _Sampled] = {}
+        self.thinning = False
+        """Whether some rounds are no longer sampled (of some host, or of all): until
+        then `wants` says yes to every line."""
 
     def see(
         self,
@@ -96,10 +99,12 @@ class FirstLook:
         if key not in self._rounds:
             self._rounds.add(key)
             if len(self._rounds) > MAX_ROUNDS:
+                self.thinning = True
                 self._stride *= 2
                 self._rounds = {k for k in self._rounds if k[1] % self._stride == 0}
         h.samples[key, kind] = raw_us
         if len(h.samples) > (MAX_TRUSTED_SAMPLES if role in TRUSTED_ROLES else MAX_SAMPLES):
+            self.thinning = True
             h.stride *= 2
             h.samples = {k: t for k, t in h.samples.items() if k[0][1] % h.stride == 0}
 

@@ -15,7 +15,7 @@ from logwatch.events import Event
 from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
-from logwatch.prefilter import Screen, glance_of, round_numbers
+from logwatch.prefilter import Screen, Thins, glance_of, round_numbers
 from logwatch.records import HOSTNAME, MESSAGE, UNIT, Entry, Glance, Passing, Record, Unreadable
 from logwatch.sources import open_inputs
 from logwatch.units import UnitTemplate, Writers
@@ -135,7 +135,7 @@ class ReplayPlan:
         matcher = Matcher(reading.patterns)
         named = selection.instances or None
         selected = None if named is None else reading.writers
-        thins = _thins(look) if _rounds_from_fields(reading.patterns) else None
+        thins = _LookThins(look) if _rounds_from_fields(reading.patterns) else None
         items = self._open(writers, matcher.screen(thins), selected=selected)
         if thins is not None:
             items = _thinned(items, thins)
@@ -240,25 +240,32 @@ def _rounds_from_fields(patterns: PatternSet) -> bool:
     )
 
 
-def _thins(look: FirstLook) -> Callable[[str, str | None], bool]:
-    """Whether the look would pass over the line of a rendered message (ANSI stripped) by a host
-    whatever its kind: none of the round numbers its text shows is of a round sampled
-    (`FirstLook.wants`). The look samples rounds, more thinly the longer the capture, and
-    decoding the lines of rounds not sampled is most of what it would cost."""
+class _LookThins:
+    """Whether the look would pass over the line of a rendered message (ANSI stripped)
+    by a host whatever its kind: none of the round numbers its text shows is of a round
+    sampled (`FirstLook.wants`). The look samples rounds, more thinly the longer the
+    capture, and decoding the lines of rounds not sampled is most of what it would cost."""
 
-    def thins(message: str, host: str | None) -> bool:
+    __slots__ = ("_look",)
+
+    def __init__(self, look: FirstLook) -> None:
+        self._look = look
+
+    @property
+    def active(self) -> bool:
+        return self._look.thinning
+
+    def __call__(self, message: str, host: str | None) -> bool:
         numbers = round_numbers(message)
-        return numbers is not None and not look.wants(host, numbers)
-
-    return thins
+        return numbers is not None and not self._look.wants(host, numbers)
 
 
-def _thinned(items: Items, thins: Callable[[str, str | None], bool]) -> Items:
+def _thinned(items: Items, thins: Thins) -> Items:
     """`items`, each entry of a rendering that `thins` passes over only glanced at: who
     and when, never decoded (a journal reader does so itself, before reading the entry
     in full; this is for the other formats)."""
     for item in items:
-        if item.__class__ is Entry:
+        if item.__class__ is Entry and thins.active:
             fields = item.fields
             message = fields.get(MESSAGE)
             if (

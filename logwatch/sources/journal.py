@@ -7,11 +7,11 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
-from logwatch.prefilter import Screen
+from logwatch.prefilter import Screen, Thins
 from logwatch.records import (
     HOSTNAME,
     IDENTIFIER,
@@ -318,6 +318,8 @@ class _Read:
             if text is not None:
                 thins = screen.thins
                 if thins is not None:
+                    if not thins.active:
+                        return _entry(reader, time_us, self.origin)
                     glance = self._thinned(get, time_us, unit, text, thins)
                     if glance is not None:
                         return glance
@@ -338,7 +340,7 @@ class _Read:
         time_us: int,
         unit: bytes,
         message: str,
-        thins: Callable[[str, str | None], bool],
+        thins: Thins,
     ) -> Glance | None:
         """The glance at a candidate entry that a sampling read passes over (see
         Screen.thins): only a stdout rendering, whose MESSAGE holds all the event."""
