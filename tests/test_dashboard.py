@@ -346,11 +346,12 @@ class Tmux:
         )
 
 
-def wait_for_text(tmux: Tmux, text: str, timeout: float = 15.0) -> str:
+def wait_for_text(tmux: Tmux, text: str, timeout: float = 15.0, also: str = "") -> str:
+    """The first screen showing `text` (and `also`, if given), or fail."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         screen = tmux.screen()
-        if text in screen:
+        if text in screen and also in screen:
             return screen
         time.sleep(0.1)
     pytest.fail(f"{text!r} never appeared; screen:\n{tmux.screen()}")
@@ -369,7 +370,9 @@ def test_live_in_a_real_terminal(tmp_path: Path, width: int, height: int) -> Non
         # remain-on-exit: the pane outlives the script, to show what it leaves on the screen.
         keep = ["set-option", "-t", "dash", "remain-on-exit", "on"]
         tmux("new-session", "-d", "-s", "dash", *size, sys.executable, str(script), ";", *keep)
-        screen = wait_for_text(tmux, "acme-mainnet")
+        # The board is redrawn every 50 ms, erased from the bottom up and written from the
+        # top down: a screen holding its first instance and its last alert is whole.
+        screen = wait_for_text(tmux, "acme-mainnet", also="CRIT round_stall")
         lines = screen.splitlines()
         assert lines[0].startswith("logwatch follow  2026-11-25 10:02:00Z")  # never cleared
         assert len(lines) <= height and max(len(line) for line in lines) <= width
