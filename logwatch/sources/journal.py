@@ -318,11 +318,10 @@ class _Read:
             if text is not None:
                 thins = screen.thins
                 if thins is not None:
-                    if not thins.active:
-                        return _entry(reader, time_us, self.origin)
-                    glance = self._thinned(get, time_us, unit, text, thins)
-                    if glance is not None:
-                        return glance
+                    if thins.active:
+                        glance = self._thinned(get, time_us, unit, text, thins)
+                        if glance is not None:
+                            return glance
                 elif self._tried == _SCREENED and self._rejected * 4 < self._tried:
                     # Nearly all of zipnet's entries here are claimed (the noise is other
                     # programs'): the lookups would only add to reading them in full.
