@@ -1,7 +1,5 @@
 """The `logwatch` command line: options and help only; each command's work is in commands/."""
 
-from __future__ import annotations
-
 import functools
 import os
 import sys
@@ -601,7 +599,7 @@ def rules(
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
-    # typer 0.29 vendors click; pyproject pins that line so this import holds.
+    # typer 0.28 vendors click; pyproject pins that line so this import holds.
     from typer._click.exceptions import ClickException
     from typer.exceptions import Abort
     from typer.main import get_command
@@ -653,15 +651,14 @@ def _exit(code: int) -> None:
 
 def _in_words(command: Any) -> Any:
     """`command` with its arguments shown as Unix help does (`INSTANCE...`, `[CAPTURE...]`):
-    typer would add the Python type (`<list[str]>`) and braces."""
+    typer would add braces (`{CAPTURE}`) and drop the dots."""
     from typer.core import TyperArgument
 
     for param in getattr(command, "params", ()):
         if isinstance(param, TyperArgument) and param.metavar:
             word = param.metavar + ("..." if param.nargs != 1 else "")
             usage = word if param.required else f"[{word}]"
-            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
-            param._usage_display_name = lambda usage=usage: usage  # type: ignore[method-assign,misc]
+            param.get_usage_pieces = lambda ctx, usage=usage: [usage]  # type: ignore[method-assign,misc]
     for sub in getattr(command, "commands", {}).values():
         _in_words(sub)
     return command
