@@ -257,6 +257,33 @@ def test_unchecked_load_leaves_examples_to_check_examples(tmp_path: Path, decode
     assert failures[0].reason.startswith("expected {participants=37, round=9}, got")
 
 
+def test_shipped_patterns_alone_are_not_checked_again_but_any_user_file_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shipped set is checked by test_default_examples_pass, not at every start; a
+    # user's file (which may steal or override a shipped example) makes the whole set
+    # checked. The stand-in check only records that it ran.
+    from logwatch import pattern_files
+
+    checked: list[int] = []
+
+    def recording(pattern_set: PatternSet, decode: object, *, timeout_s: float) -> list[object]:
+        checked.append(len(pattern_set.patterns))
+        return []
+
+    monkeypatch.setattr(pattern_files, "check_examples", recording)
+    load_patterns([default_patterns_dir()])
+    assert checked == []
+    write(tmp_path, "x.toml", GOOD.replace("round_finalized", "my_round"))
+    load_patterns([default_patterns_dir(), tmp_path])
+    assert checked == [len(CONTRACT) + 1]
+    monkeypatch.undo()
+    broken = GOOD.replace("round_finalized", "my_round").replace("round = 812, p", "round = 9, p")
+    write(tmp_path, "x.toml", broken)
+    with pytest.raises(PatternError, match="my_round"):
+        load_patterns([default_patterns_dir(), tmp_path])
+
+
 def test_missing_pattern_dir_is_refused(tmp_path: Path, decode: Decoder) -> None:
     with pytest.raises(PatternError, match="no such pattern file or directory"):
         load_patterns([tmp_path / "nope"], decode=decode)
