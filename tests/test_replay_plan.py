@@ -291,3 +291,29 @@ def test_a_line_the_first_look_does_not_want_would_change_nothing_it_keeps(
             assert before[2] is not None
             assert (look._rounds, look._stride) == before[:2]
             assert (after.samples, after.stride) == (before[2].samples, before[2].stride)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    "capture",
+    sorted(p.name for p in FIXTURES.iterdir() if p.is_file() and p.suffix not in (".md", ".py")),
+)
+def test_capture_end_glancing_at_lines_is_the_end_read_in_full(capture: str) -> None:
+    # A relative --since/--until counts back from capture_end, which only glances at the
+    # lines no pattern can claim; read in full and decoded, every line gives the same end.
+    from logwatch.records import Passing, Unreadable
+    from logwatch.sources import open_inputs
+
+    reading = build_reading(instances=(), pattern_dirs_opt=(), config_path=None)
+    path = str(FIXTURES / capture)
+    decoder, whole = reading.new_decoder(), None
+    for item in open_inputs([path], writers=reading.writers):
+        if isinstance(item, Unreadable):
+            continue
+        record = item if isinstance(item, Passing) else decoder(item)
+        if not isinstance(record, Unreadable):
+            whole = record.time_us if whole is None else max(whole, record.time_us)
+    assert whole is not None
+    assert ReplayPlan(reading, [path], None).capture_end() == whole

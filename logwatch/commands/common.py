@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from logwatch.config import Config, load_config
@@ -53,14 +53,22 @@ def build_reading(
         # holds; with several, such a capture cannot be told apart.
         instance=names[0] if len(names) == 1 else None,
     )
+    selected = frozenset(names) if names else None
+    writers = Writers(UnitTemplate(config.unit_template), selected)
+    reading = Reading(config, patterns, decoding, Matcher(patterns), Selection(selected), writers)
+    return within(reading, since, until, now_us) if since or until else reading
+
+
+def within(reading: Reading, since: str | None, until: str | None, now_us: int | None) -> Reading:
+    """`reading` limited to the time range `since`..`until` (relative ones count back from
+    `now_us`, else from this moment)."""
     now = now_us if now_us is not None else wall_clock_us()
-    selection = Selection(
-        instances=frozenset(names) if names else None,
+    selection = replace(
+        reading.selection,
         since_us=parse_time(since, now) if since else None,
         until_us=parse_time(until, now) if until else None,
     )
-    writers = Writers(UnitTemplate(config.unit_template), selection.instances)
-    return Reading(config, patterns, decoding, Matcher(patterns), selection, writers)
+    return replace(reading, selection=selection)
 
 
 def instance_names(words: Sequence[str], config: Config) -> list[str]:

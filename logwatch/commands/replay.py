@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from logwatch.commands.common import build_reading, rule_settings
+from logwatch.commands.common import build_reading, rule_settings, within
 from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RuleSettings
 from logwatch.engine.alerts import ROUND_REGRESSION, SPLIT_BRAIN
@@ -40,26 +40,20 @@ def run_replay(
     config_path: Path | None,
 ) -> int:
     """Replay `inputs`; returns the exit code (0: read and evaluated, alerts or not)."""
-    end_us = None
-    if any(t is not None and is_relative(t) for t in (since, until)):
-        if "-" in inputs:
-            raise UsageError(
-                "a relative --since/--until counts back from the capture's end, which stdin "
-                "cannot be read twice to find: give an absolute time, or a file"
-            )
-        # `--since -1h` of a capture is its last hour, not the hour before this moment.
-        everything = build_reading(
-            instances=instances, pattern_dirs_opt=pattern_dirs, config_path=config_path
-        )
-        end_us = ReplayPlan(everything, inputs, fmt).capture_end()
     reading = build_reading(
-        instances=instances,
-        pattern_dirs_opt=pattern_dirs,
-        config_path=config_path,
-        since=since,
-        until=until,
-        now_us=end_us,
+        instances=instances, pattern_dirs_opt=pattern_dirs, config_path=config_path
     )
+    if since or until:
+        end_us = None
+        if any(t is not None and is_relative(t) for t in (since, until)):
+            if "-" in inputs:
+                raise UsageError(
+                    "a relative --since/--until counts back from the capture's end, which "
+                    "stdin cannot be read twice to find: give an absolute time, or a file"
+                )
+            # `--since -1h` of a capture is its last hour, not the hour before this moment.
+            end_us = ReplayPlan(reading, inputs, fmt).capture_end()
+        reading = within(reading, since, until, end_us)
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     plan = ReplayPlan(reading, inputs, fmt)
     # A capture can be read ahead: a first look finds the hosts whose clocks are off, so

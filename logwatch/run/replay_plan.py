@@ -101,10 +101,12 @@ class ReplayPlan:
 
     def capture_end(self) -> int | None:
         """The time of the capture's last entry as the replay will see it (decoded: a
-        coarse capture time gives way to the tracing timestamp)."""
-        decoder = self.reading.new_decoder()
+        coarse capture time gives way to the tracing timestamp). Lines no pattern can
+        claim are only glanced at: their time is the same, read either way."""
+        reading = self.reading
+        decoder = reading.new_decoder()
         last = None
-        for item in self._open(self.reading.writers, None):
+        for item in self._open(reading.writers, reading.matcher.screen()):
             if isinstance(item, Passing):
                 t = item.time_us
             elif isinstance(item, Unreadable):
