@@ -666,8 +666,8 @@ def _in_words(command: Any) -> Any:
 
 def _usage_message(e: Exception) -> str:
     """A click usage error as one line ending with the help of the command it is about:
-    `see 'logwatch check --help'`. Pydantic-style "Value error, " prefixes say nothing."""
-    message = " ".join(e.format_message().split()).replace("Value error, ", "")  # type: ignore[attr-defined]
+    `see 'logwatch check --help'`."""
+    message = " ".join(e.format_message().split())  # type: ignore[attr-defined]
     ctx = getattr(e, "ctx", None)
     path = ctx.command_path if ctx is not None and ctx.command_path else "logwatch"
     return f"{message} (see '{path} --help')"
