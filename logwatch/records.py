@@ -114,3 +114,8 @@ class Record(NamedTuple):
     fields: Mapping[str, str]
     cursor: str | None = None
     unit: str | None = None
+
+
+RawItem = Entry | Glance | Unreadable | Passing
+"""What a source hands over: an entry (whole, only glanced at, or passing), or what could
+not be read."""

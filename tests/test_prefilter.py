@@ -25,6 +25,7 @@ from logwatch.records import MESSAGE, UNIT, Entry, Glance, Unreadable
 from logwatch.simulate import Display, LogLine, Scenario
 from logwatch.sources import open_inputs
 from logwatch.sources.json_capture import _RawScreen
+from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
 INSTANCE = "acme-mainnet"
@@ -90,7 +91,7 @@ def read(paths: Sequence[str], screen: Screen | None) -> tuple[list[Signature], 
             glances += isinstance(item, Glance)
             yield item
 
-    items = open_inputs(paths, writers=Writers(UnitTemplate()), screen=screen)
+    items = open_inputs(paths, triage=Triage(Writers(UnitTemplate()), screen))
     steps = read_steps(
         counted(items),  # type: ignore[arg-type]
         Decoder(DecodeSettings(instance=INSTANCE)),
@@ -142,7 +143,7 @@ def test_a_pattern_message_hidden_behind_escapes_is_still_read(captures: Capture
     # The decoder strips the escape and the message is `sealed envelope`: the screen must
     # not reject the raw line, which holds no literal as written.
     path = str(captures.make(list(lines()), "full", "journal"))
-    items = list(open_inputs([path], writers=Writers(UnitTemplate()), screen=matcher().screen()))
+    items = list(open_inputs([path], triage=Triage(Writers(UnitTemplate()), matcher().screen())))
     hidden = [
         i for i in items if isinstance(i, Entry) and "sealed\x1b[1m" in i.fields.get(MESSAGE, "")
     ]
@@ -212,7 +213,7 @@ def test_other_programs_stay_passing_and_zipnet_lines_glances_by_count(
     captures: Captures,
 ) -> None:
     path = str(captures.make(list(lines()), "full-ansi", "journal"))
-    items = list(open_inputs([path], writers=Writers(UnitTemplate()), screen=matcher().screen()))
+    items = list(open_inputs([path], triage=Triage(Writers(UnitTemplate()), matcher().screen())))
     kinds = Counter(type(i).__name__ for i in items)
     assert kinds["Passing"] == 80
     glanced = [i for i in items if isinstance(i, Glance)]
@@ -270,10 +271,10 @@ def test_a_screen_that_rejects_little_is_dropped_and_reading_stays_the_same(
 ) -> None:
     # zipnet's lines nearly all claimed, the noise other programs': past a first stretch
     # the sources stop screening (it would only add lookups), with the same outcome.
-    import logwatch.sources.journal as journal_source
     import logwatch.sources.json_capture as json_source
+    from logwatch import triage
 
-    monkeypatch.setattr(journal_source, "_SCREENED", 8)
+    monkeypatch.setattr(triage, "SETTLED_AFTER", 8)
     monkeypatch.setattr(json_source, "_SCREENED", 8)
     own = Scenario(INSTANCE, servers=3, clients=3, seed=9).start().rounds(10).lines()
     others = simulate.noise(own[0].time_us, 60, per_second=5, hosts=("srv1",), seed=9)

@@ -35,6 +35,7 @@ from logwatch.simulate.lines import DEFAULT_START_US
 from logwatch.simulate.scenario import noise
 from logwatch.sources.journal import PAST_RUN
 from logwatch.times import US, format_time
+from logwatch.triage import Triage
 
 ROUNDS = 240
 PERIOD_US = 2 * US
@@ -309,7 +310,7 @@ def test_capture_end_glancing_at_lines_is_the_end_read_in_full(capture: str) -> 
     reading = build_reading(instances=(), pattern_dirs_opt=(), config_path=None)
     path = str(FIXTURES / capture)
     decoder, whole = reading.new_decoder(), None
-    for item in open_inputs([path], writers=reading.writers):
+    for item in open_inputs([path], triage=Triage(reading.writers)):
         if isinstance(item, Unreadable):
             continue
         record = item if isinstance(item, Passing) else decoder(item)

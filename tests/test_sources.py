@@ -32,6 +32,7 @@ from logwatch.sources import FORMATS, open_inputs, open_source
 from logwatch.sources import journal as journal_source
 from logwatch.sources.text_capture import FAMILY
 from logwatch.times import US
+from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
 T0 = simulate.DEFAULT_START_US
@@ -299,14 +300,14 @@ FOREIGN_MULTI = LogLine(
     unit="cron.service",
     ident="cron",
 )
-_PASSED_ON = {"journal", "json", "json-seq", *FAMILY}
+_PASSED_ON = {"journal", "export", "export-sim", "json", "json-seq", *FAMILY}
 
 
 @pytest.mark.parametrize("fmt", CAPTURE_FORMATS)
 def test_writers_pass_other_programs_entries_on_as_their_time(captures: Captures, fmt: str) -> None:
     lines = simulate.merge(LINES, [FOREIGN_MULTI])
     path = captures.make(lines, "full", fmt)
-    items = list(open_inputs([str(path)], writers=Writers(UnitTemplate())))
+    items = list(open_inputs([str(path)], triage=Triage(Writers(UnitTemplate()))))
     assert not [i for i in items if isinstance(i, Unreadable)]
     rows = _expected(lines, "full")
     ours = [r for r in rows if r[4].startswith("zipnet-")]
@@ -314,7 +315,7 @@ def test_writers_pass_other_programs_entries_on_as_their_time(captures: Captures
     assert len(theirs) > 10
     passed = [i.time_us for i in items if isinstance(i, Passing)]
     entries = _entries(items)
-    if fmt not in _PASSED_ON:  # nothing in these names the writer before the message
+    if fmt not in _PASSED_ON:  # nothing in these names the writer
         assert passed == [] and len(entries) >= len(rows)
         return
     assert Counter(_seen(e, fmt) for e in entries) == Counter(_want(r, fmt) for r in ours)
@@ -332,7 +333,7 @@ def test_entries_at_one_instant_are_each_read_once_with_writers(captures: Captur
         for x in ours
     ]
     directory = captures.journal(simulate.merge(ours, twins, twins[:5]), "full")
-    items = list(open_inputs([str(directory)], writers=Writers(UnitTemplate())))
+    items = list(open_inputs([str(directory)], triage=Triage(Writers(UnitTemplate()))))
     entries = _entries(items)
     assert Counter(_seen(e, "journal") for e in entries) == Counter(
         _want(r, "journal") for r in _expected(ours, "full")
@@ -705,7 +706,7 @@ def test_a_journal_mostly_zipnet_reads_the_same_walked_once(
     monkeypatch.setattr(journal_source, "_SAMPLED", sampled)
     lines = simulate.merge(LINES, [FOREIGN_MULTI])
     directory = captures.journal(lines, "full")
-    items = list(open_inputs([str(directory)], writers=Writers(UnitTemplate())))
+    items = list(open_inputs([str(directory)], triage=Triage(Writers(UnitTemplate()))))
     assert not [i for i in items if isinstance(i, Unreadable)]
     rows = _expected(lines, "full")
     ours = [r for r in rows if r[4].startswith("zipnet-")]

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from logwatch.commands.common import build_reading, instance_names, rule_settings
+from logwatch.commands.common import Reading, build_reading, instance_names, rule_settings
 from logwatch.commands.fleet import Fleet, start_fleet
 from logwatch.commands.source_options import SourceOptions, look_back, open_live, units_for
 from logwatch.cursor import CursorStore
@@ -25,6 +25,7 @@ from logwatch.sinks import Sink
 from logwatch.sources.live import DEFAULT_LOOKBACK_S, MAX_BATCH, LiveSource
 from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US, format_time, parse_time
+from logwatch.triage import Triage
 from logwatch.units import UnitTemplate
 
 if TYPE_CHECKING:
@@ -189,6 +190,7 @@ class FollowRun:
             sink = FanOut([sink, self.fleet.alertmanager])
         self.driver = Driver(engine, sink, shown=Shown.parse(options.events))
         self.decoder = self.reading.new_decoder()
+        self.triage = _triage(self.reading)
         self.on_tick: Callable[[Engine, int], None] | None = self._dashboard_tick
         self._last_save_us = 0
         # Live: the wall clock moves the engine's clock, and entries are placed against the
@@ -255,7 +257,8 @@ class FollowRun:
         if entries:
             everyone = Selection(self.reading.selection.instances, None, None)
             r = self.reading
-            steps = read_steps(entries, self.decoder, r.matcher, everyone, self.driver.tally)
+            triaged = self.triage.batch(entries)
+            steps = read_steps(triaged, self.decoder, r.matcher, everyone, self.driver.tally)
             self.driver.take(steps)
         for note in notes:
             self._note(note)
@@ -273,7 +276,8 @@ class FollowRun:
         items = self.source.poll(timeout_s)
         if items:
             r = self.reading
-            steps = read_steps(items, self.decoder, r.matcher, r.selection, self.driver.tally)
+            triaged = self.triage.batch(items)
+            steps = read_steps(triaged, self.decoder, r.matcher, r.selection, self.driver.tally)
             self.driver.take(steps)
         return len(items)
 
@@ -351,6 +355,7 @@ class FollowRun:
             kept.append("unit names and aliases")
         self.reading = fresh
         self.decoder = fresh.new_decoder()
+        self.triage = _triage(fresh)
         if kept:
             print(
                 f"logwatch: patterns reloaded; {' and '.join(kept)} changed in the config "
@@ -472,3 +477,10 @@ def _missing(names: Sequence[str], source: SourceOptions, template: str) -> list
     directory = str(source.directory) if source.directory else None
     units = journal_units(directory, [str(f) for f in source.files], journalctl=source.journalctl)
     return missing_instances_note(names, units, UnitTemplate(template))
+
+
+def _triage(reading: Reading) -> Triage:
+    """What a follow passes over undecoded, as a replay does: other writers' entries, and
+    lines no pattern can claim (only who and when go on). It never settles: what the
+    first entries of a follow show need not hold for days."""
+    return Triage(reading.writers, reading.matcher.screen(), settles=False)

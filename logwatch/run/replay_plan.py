@@ -6,8 +6,6 @@ import heapq
 from collections.abc import Callable, Iterator, Sequence
 
 from logwatch.commands.common import Reading
-from logwatch.decode.ansi import strip_ansi
-from logwatch.decode.journald import is_native
 from logwatch.engine.first_look import FirstLook
 from logwatch.engine.host_offsets import ROUND_LINES
 from logwatch.engine.hostclock import CaptureOffsets
@@ -15,9 +13,10 @@ from logwatch.events import Event
 from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
-from logwatch.prefilter import Screen, Thins, glance_of, round_numbers
-from logwatch.records import HOSTNAME, MESSAGE, UNIT, Entry, Glance, Passing, Record, Unreadable
+from logwatch.prefilter import round_numbers
+from logwatch.records import Entry, Glance, Passing, Record, Unreadable
 from logwatch.sources import open_inputs
+from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
 INSTANCES_KEPT = 1000
@@ -29,8 +28,8 @@ apart (jitter, and clocks off by less than the tolerance, which the first look d
 keep)."""
 ReplayStep = Step | Unreadable | Tick
 Items = Iterator[Entry | Glance | Unreadable | Passing]
-Opener = Callable[[Writers | None, Screen | None], Items]
-"""Opens the inputs anew for one pass: (writers to pass over, screen) -> raw items."""
+Opener = Callable[[Triage], Items]
+"""Opens the inputs anew for one pass, triaged so -> raw items."""
 
 
 class ReplayPlan:
@@ -74,30 +73,16 @@ class ReplayPlan:
         """Whether an input is stdin, read once: no look ahead."""
         return "-" in self.inputs
 
-    def _open(
-        self,
-        writers: Writers | None,
-        screen: Screen | None,
-        spread_us: int = 0,
-        selected: Writers | None = None,
-    ) -> Items:
-        """The inputs, journal files sought to --since and read up to --until, plus
-        `spread_us` (how far apart the hosts' clocks are known to be: in a file written
-        in arrival order, a host behind still writes within the window after the others'
-        stamps have passed its end) and UNTIL_MARGIN_US. selected: see open_inputs."""
+    def _open(self, triage: Triage, spread_us: int = 0) -> Items:
+        """The inputs, triaged, journal files sought to --since and read up to --until,
+        plus `spread_us` (how far apart the hosts' clocks are known to be: in a file
+        written in arrival order, a host behind still writes within the window after the
+        others' stamps have passed its end) and UNTIL_MARGIN_US."""
         if self._opener is not None:
-            return self._opener(writers, screen)
+            return self._opener(triage)
         since, until = self.reading.selection.since_us, self.reading.selection.until_us
         end = None if until is None else until + spread_us + UNTIL_MARGIN_US
-        return open_inputs(
-            self.inputs,
-            self.fmt,
-            writers=writers,
-            screen=screen,
-            since_us=since,
-            until_us=end,
-            selected=selected,
-        )
+        return open_inputs(self.inputs, self.fmt, triage=triage, since_us=since, until_us=end)
 
     def capture_end(self) -> int | None:
         """The time of the capture's last entry as the replay will see it (decoded: a
@@ -106,7 +91,7 @@ class ReplayPlan:
         reading = self.reading
         decoder = reading.new_decoder()
         last = None
-        for item in self._open(reading.writers, reading.matcher.screen()):
+        for item in self._open(Triage(reading.writers, reading.matcher.screen())):
             if isinstance(item, Passing):
                 t = item.time_us
             elif isinstance(item, Unreadable):
@@ -138,9 +123,7 @@ class ReplayPlan:
         named = selection.instances or None
         selected = None if named is None else reading.writers
         thins = _LookThins(look) if _rounds_from_fields(reading.patterns) else None
-        items = self._open(writers, matcher.screen(thins), selected=selected)
-        if thins is not None:
-            items = _thinned(items, thins)
+        items = self._open(Triage(writers, matcher.screen(thins), selected))
         held = self.instances_held
         unnamed = _UnnamedRounds()
         for step in read_steps(
@@ -230,7 +213,8 @@ class ReplayPlan:
         self, tally: Tally, matcher: Matcher, *, screened: bool, spread_us: int
     ) -> Iterator[ReplayStep]:
         reading = self.reading
-        items = self._open(reading.writers, matcher.screen() if screened else None, spread_us)
+        triage = Triage(reading.writers, matcher.screen() if screened else None)
+        items = self._open(triage, spread_us)
         return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)
 
 
@@ -260,27 +244,6 @@ class _LookThins:
     def __call__(self, message: str, host: str | None) -> bool:
         numbers = round_numbers(message)
         return numbers is not None and not self._look.wants(host, numbers)
-
-
-def _thinned(items: Items, thins: Thins) -> Items:
-    """`items`, each entry of a rendering that `thins` passes over only glanced at: who
-    and when, never decoded (a journal reader does so itself, before reading the entry
-    in full; this is for the other formats)."""
-    for item in items:
-        if item.__class__ is Entry and thins.active:
-            fields = item.fields
-            message = fields.get(MESSAGE)
-            if (
-                message is not None
-                and UNIT in fields
-                and not is_native(fields)
-                and thins(strip_ansi(message), fields.get(HOSTNAME))
-            ):
-                glance = glance_of(item.time_us, item.time_exact, fields, message)
-                if glance is not None:
-                    yield glance
-                    continue
-        yield item
 
 
 def _only(matcher: Matcher, instances: frozenset[str] | None) -> Callable[[Record], Event | None]:

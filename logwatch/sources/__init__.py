@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 from logwatch.errors import UsageError
-from logwatch.prefilter import Screen
 from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources.detect import FORMATS, Source, open_source, sniff
 from logwatch.sources.export import read_export
@@ -15,47 +14,42 @@ from logwatch.sources.journal import open_journal, read_journal_stream
 from logwatch.sources.json_capture import read_json
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.sources.text_capture import FAMILY, read_cat, read_text
-from logwatch.units import Writers
+from logwatch.triage import Triage
 
 __all__ = ["FORMATS", "Source", "open_inputs", "open_source", "read_source", "sniff"]
 
 
 def read_source(
     source: Source,
-    writers: Writers | None = None,
-    screen: Screen | None = None,
+    triage: Triage | None = None,
     since_us: int | None = None,
     until_us: int | None = None,
-    selected: Writers | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
-    """The entries of one opened input; bad data inside it comes as Unreadable, never as
-    an exception. `writers`, `screen`, `since_us`, `until_us`, `selected`: see
-    open_inputs."""
-    if screen is not None and (writers is None or not screen.active):
-        screen = None
+    """The entries of one opened input, triaged; bad data inside it comes as Unreadable,
+    never as an exception. `triage`, `since_us`, `until_us`: see open_inputs."""
     if source.files:
-        return open_journal(
-            source.files, source.origin, writers, screen, since_us, until_us, selected
-        )
-    return _guarded(source, writers, screen)
+        return open_journal(source.files, source.origin, triage, since_us, until_us)
+    return _guarded(source, triage)
 
 
 def _guarded(
-    source: Source, writers: Writers | None, screen: Screen | None
+    source: Source, triage: Triage | None
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     stream, origin, fmt = source.stream, source.origin, source.fmt
     assert stream is not None
     entries: Iterator[Entry | Glance | Unreadable | Passing]
+    # Journal, json and text readers ask the triage as they frame each entry, before
+    # reading all of it; export and cat entries are whole before it is asked.
     if fmt == "journal":
-        entries = read_journal_stream(stream, origin, writers, screen)
-    elif fmt == "export":
-        entries = read_export(stream, origin)
+        entries = read_journal_stream(stream, origin, triage)
     elif fmt in ("json", "json-seq"):
-        entries = read_json(stream, origin, writers, screen)
+        entries = read_json(stream, origin, triage)
     elif fmt in FAMILY:
-        entries = read_text(stream, origin, fmt, writers, screen)
+        entries = read_text(stream, origin, fmt, triage)
     else:
-        entries = read_cat(stream, origin)
+        entries = read_export(stream, origin) if fmt == "export" else read_cat(stream, origin)
+        if triage is not None and triage.asks:
+            entries = triage.stream(entries)
     try:
         yield from entries
     except STREAM_ERRORS as exc:
@@ -88,12 +82,10 @@ def open_inputs(
     paths: Sequence[str],
     fmt: str | None = None,
     *,
-    writers: Writers | None = None,
-    screen: Screen | None = None,
+    triage: Triage | None = None,
     stdin: BinaryIO | None = None,
     since_us: int | None = None,
     until_us: int | None = None,
-    selected: Writers | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Every entry of the inputs at `paths` (`-` is stdin), several inputs merged by time.
 
@@ -104,20 +96,17 @@ def open_inputs(
     UsageError here, with one line naming the path; bad data inside an input comes out
     of the iterator as Unreadable and reading goes on.
 
-    writers: if given, entries whose unit or syslog identifier is not zipnet's come as
-    Passing, unparsed, from the inputs that name writers before their message (journal
-    files, json, text captures); most of a journal is other services, and this is what
-    keeps reading it near journalctl's own speed.
-    screen: if given (with writers), a zipnet entry whose message the screen rejects
-        (no pattern can claim it) comes as a Glance, neither read in full nor parsed,
-        from the same inputs: most of zipnet's own lines are such.
+    triage: if given, each entry comes as it says (logwatch/triage.py): another
+        program's as a Passing, one of an instance not selected or that no pattern can
+        claim as a Glance. Journal files, json and text captures ask it before reading
+        an entry in full or parsing it: most of a journal is other services and most
+        of zipnet's own lines are noise, and this is what keeps reading near
+        journalctl's own speed.
     stdin: what `-` reads (default: the process's stdin).
     since_us: journal files are read from the first entry at or after this time (a seek,
         not a read of everything before it); other inputs are read whole.
     until_us: journal files are read until a run of entries stamped after it (see
         open_journal), not to their end; other inputs are read whole.
-    selected: journal files only, with writers: an entry of zipnet's units that these
-        writers do not select (an instance not named) comes as a Glance, who and when.
     """
     if not paths:
         raise UsageError("no input given (a journal directory or file, a capture, or - for stdin)")
@@ -131,9 +120,7 @@ def open_inputs(
         for source in sources:
             source.close()
         raise
-    streams = [
-        read_source(source, writers, screen, since_us, until_us, selected) for source in sources
-    ]
+    streams = [read_source(source, triage, since_us, until_us) for source in sources]
     if len(streams) == 1:
         return streams[0]
     return _merged(streams)

@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
-from logwatch.prefilter import Screen, Thins
 from logwatch.records import (
     HOSTNAME,
     IDENTIFIER,
@@ -27,6 +26,7 @@ from logwatch.records import (
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.journal_header import declared_entries, padded_copy
 from logwatch.sources.stream import STREAM_ERRORS
+from logwatch.triage import Triage
 from logwatch.units import Writers
 
 # Times of entries read through the matches whose twin in the full walk is still to
@@ -38,10 +38,8 @@ _UNITS_KEPT = 4096
 # Named tuples made for most entries are built with tuple.__new__, which skips their
 # Python-level __new__ and costs half as much (fields in order).
 _new = tuple.__new__
-# Entries walked before deciding whether journal matches pay (see _two_readers), and
-# zipnet entries screened before deciding whether the screen pays (see _Read).
+# Entries walked before deciding whether journal matches pay (see _two_readers).
 _SAMPLED = 4096
-_SCREENED = 4096
 PAST_RUN = 1024
 """A read given an end stops after this many entries in a row stamped past it: one host
 ahead (or a clock the caller's slack does not cover) writing a few among the others does
@@ -53,25 +51,22 @@ _STDOUT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SYSLOG_FACILITY",
 def open_journal(
     files: Sequence[str],
     origin: str,
-    writers: Writers | None = None,
-    screen: Screen | None = None,
+    triage: Triage | None = None,
     since_us: int | None = None,
     until_us: int | None = None,
-    selected: Writers | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of journal `files` as one stream in time order (several hosts' files
     interleave), with __REALTIME_TIMESTAMP as time and the journal cursor.
 
-    writers: if given, an entry whose _SYSTEMD_UNIT is not zipnet's comes as a Passing,
-    its fields never read.
-    screen: if given (with writers), a zipnet entry whose MESSAGE it rejects comes as a
-    Glance: one lookup of MESSAGE and one of the unit instead of reading it in full.
+    triage: if given, what it says of each entry, asked before reading it in full: an
+    entry whose _SYSTEMD_UNIT is not one of its writers' comes as a Passing, its fields
+    never read (zipnet's units are then read through journal matches); one of an
+    instance not selected, or whose MESSAGE its screen rejects, comes as a Glance (a
+    lookup of MESSAGE, the unit and the host instead of reading it in full).
     since_us: read from the first entry at or after it (sd-journal seeks there).
     until_us: stop once PAST_RUN entries in a row are stamped after it (the caller adds
     what the hosts' clocks may be apart: a file written in arrival order holds a host
     behind after the others' end); the rest of the files is never read.
-    selected: if given (with writers), an entry of a zipnet unit it does not select (an
-    instance not named) comes as a Glance: who and when, its message never read.
     A file sd-journal refuses (truncated, corrupt) is skipped and reported as an
     Unreadable; InputError when none of the files can be read.
     """
@@ -121,7 +116,9 @@ def open_journal(
     # from a time on cannot be held to the whole file's count.
     declared = declared_entries(files) if since_us is None and until_us is None else None
     entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
-    read = _Read(origin, screen if screen is not None and screen.active else None, selected)
+    triage = triage or Triage()
+    read = _Read(origin, triage)
+    writers = triage.writers
     end = _NO_END if until_us is None else until_us
     if since_us is not None:
         reader.seek_realtime(since_us)
@@ -268,25 +265,24 @@ def _unit_told(
 
 class _Read:
     """`read(reader, time_us)`: the entry `reader` stands at, read in full, or only
-    glanced at (who and when) when the screen rejects its MESSAGE, or when its unit is
-    zipnet's but not of the `selected` writers."""
+    glanced at (who and when) when the triage says so (logwatch/triage.py) from lookups
+    of its unit, MESSAGE and host, before any other field is read."""
 
-    __slots__ = ("_hosts", "_rejected", "_tried", "_units", "origin", "screen", "selected")
+    __slots__ = ("_hosts", "_units", "origin", "triage")
 
-    def __init__(self, origin: str, screen: Screen | None, selected: Writers | None = None) -> None:
+    def __init__(self, origin: str, triage: Triage) -> None:
         self.origin = origin
-        self.screen = screen
-        self.selected = selected
-        self._tried = self._rejected = 0
+        self.triage = triage
         # A journal holds few units (and hosts): each one's bytes are decoded once.
         self._units: dict[bytes, str] = {}
         self._hosts: dict[bytes, str] = {}
 
     def __call__(
         self, reader: Any, time_us: int, unit: bytes | None = None
-    ) -> Entry | Glance | Unreadable:
+    ) -> Entry | Glance | Unreadable | Passing:
         """`unit`: the entry's _SYSTEMD_UNIT when the caller has read it already."""
-        selected = self.selected
+        triage = self.triage
+        selected = triage.selected
         if selected is not None:
             try:
                 if unit is None:
@@ -300,56 +296,40 @@ class _Read:
                     glance = self._glance(reader._get, time_us, unit)
                     if glance is not None:
                         return glance
-        screen = self.screen
-        if screen is not None:
-            get = reader._get
-            try:
-                message = get(MESSAGE)
-                if unit is None:
-                    unit = get(UNIT)
-            except KeyError:
-                # No unit (the decoder then asks the identifier or the target) or no
-                # message (an entry to be counted as such): read in full.
-                return _entry(reader, time_us, self.origin)
-            except (OSError, UnicodeDecodeError) as exc:
-                return Unreadable(self.origin, "unreadable journal entry", str(exc))
-            self._tried += 1
-            text = screen.candidate(message.decode("utf-8", "replace"))
-            if text is not None:
-                thins = screen.thins
-                if thins is not None:
-                    if thins.active:
-                        glance = self._thinned(get, time_us, unit, text, thins)
-                        if glance is not None:
-                            return glance
-                elif self._tried == _SCREENED and self._rejected * 4 < self._tried:
-                    # Nearly all of zipnet's entries here are claimed (the noise is other
-                    # programs'): the lookups would only add to reading them in full.
-                    self.screen = None
-            else:
-                self._rejected += 1
-                glance = self._glance(get, time_us, unit)
-                if glance is not None:
-                    return glance
-        return _entry(reader, time_us, self.origin)
-
-    def _thinned(
-        self,
-        get: Any,
-        time_us: int,
-        unit: bytes,
-        message: str,
-        thins: Thins,
-    ) -> Glance | None:
-        """The glance at a candidate entry that a sampling read passes over (see
-        Screen.thins): only a stdout rendering, whose MESSAGE holds all the event."""
+        if triage.screen is None and triage.thins is None:
+            return _entry(reader, time_us, self.origin)
+        get = reader._get
         try:
-            if get(TRANSPORT) != b"stdout":
-                return None
-        except (KeyError, OSError):
-            return None  # read in full, which says what is wrong
-        glance = self._glance(get, time_us, unit)
-        return glance if glance is not None and thins(message, glance.host) else None
+            message = get(MESSAGE)
+            if unit is None:
+                unit = get(UNIT)
+        except KeyError:
+            # No unit (the decoder then asks the identifier or the target) or no
+            # message (an entry to be counted as such): read in full.
+            return _entry(reader, time_us, self.origin)
+        except (OSError, UnicodeDecodeError) as exc:
+            return Unreadable(self.origin, "unreadable journal entry", str(exc))
+        text = triage.candidate(message.decode("utf-8", "replace"))
+        if text is None:
+            glance = self._glance(get, time_us, unit)
+            if glance is not None:
+                return glance
+        elif triage.thins is not None:
+            try:
+                stdout = get(TRANSPORT) == b"stdout"
+            except (KeyError, OSError):
+                stdout = False  # read in full, which says what is wrong
+            if stdout:
+                glance = self._glance(get, time_us, unit)
+                if glance is not None and triage.thinned(text, glance.host):
+                    return glance
+            else:
+                # Only the whole entry tells whether it holds a rendering.
+                entry = _entry(reader, time_us, self.origin)
+                if entry.__class__ is Entry:
+                    return triage.entry(entry)
+                return entry
+        return _entry(reader, time_us, self.origin)
 
     def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
         """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
@@ -491,8 +471,7 @@ def _two_readers(
 def read_journal_stream(
     stream: io.BufferedIOBase,
     origin: str,
-    writers: Writers | None = None,
-    screen: Screen | None = None,
+    triage: Triage | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """A journal file that arrives as a stream (stdin, or compressed): sd-journal reads
     files only, so it is copied to a temporary file first."""
@@ -505,7 +484,7 @@ def read_journal_stream(
                 # What arrived is still read: sd-journal stops at a truncated file's end.
                 yield Unreadable(origin, "truncated or corrupt compressed journal", str(exc))
         try:
-            entries = open_journal([name], origin, writers, screen)
+            entries = open_journal([name], origin, triage)
         except InputError as exc:
             yield Unreadable(origin, "not a readable journal file", str(exc))
             return

@@ -7,12 +7,11 @@ import subprocess
 from collections.abc import Iterator, Sequence
 
 from logwatch.errors import InputError
-from logwatch.prefilter import Screen
 from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources.json_capture import read_json
 from logwatch.sources.live import check_journal_access
 from logwatch.times import at_epoch
-from logwatch.units import Writers
+from logwatch.triage import Triage
 
 
 class JournalctlWindow:
@@ -50,9 +49,7 @@ class JournalctlWindow:
             f"--since={at_epoch(since_us)}", f"--until={at_epoch(until_us)}", *where,
         ]  # fmt: skip
 
-    def __call__(
-        self, writers: Writers | None, screen: Screen | None
-    ) -> Iterator[Entry | Glance | Unreadable | Passing]:
+    def __call__(self, triage: Triage) -> Iterator[Entry | Glance | Unreadable | Passing]:
         try:
             proc = subprocess.Popen(
                 self._args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -60,17 +57,16 @@ class JournalctlWindow:
             )  # fmt: skip
         except OSError as e:
             raise InputError(f"cannot run {self._args[0]}: {e.strerror or e}") from None
-        return self._read(proc, writers, screen)
+        return self._read(proc, triage)
 
     def _read(
         self,
         proc: subprocess.Popen[bytes],
-        writers: Writers | None,
-        screen: Screen | None,
+        triage: Triage,
     ) -> Iterator[Entry | Glance | Unreadable | Passing]:
         assert proc.stdout is not None
         try:
-            yield from read_json(proc.stdout, self.origin, writers, screen)  # type: ignore[arg-type]
+            yield from read_json(proc.stdout, self.origin, triage)  # type: ignore[arg-type]
         finally:
             proc.kill()
             proc.wait()

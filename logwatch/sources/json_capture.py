@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 from logwatch.decode.ansi import TRACING_CODES
 from logwatch.prefilter import Screen
-from logwatch.records import MESSAGE, NO_MULTI, Entry, Glance, Passing, Unreadable
+from logwatch.records import NO_MULTI, Entry, Glance, Passing, Unreadable
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.stream import lines, sample_text
+from logwatch.triage import Triage
 from logwatch.units import Writers
 
 
@@ -74,18 +75,18 @@ def entry_from_json(obj: dict[str, object], origin: str) -> Entry | Unreadable:
 def read_json(
     stream: io.BufferedIOBase,
     origin: str,
-    writers: Writers | None = None,
-    screen: Screen | None = None,
+    triage: Triage | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Entries of `-o json` (one object a line) or `-o json-seq` (each led by RS, 0x1E).
 
-    writers: if given, an entry of a unit that is not zipnet's comes as a Passing, found
-    by looking for its unit and time in the line's bytes without parsing the JSON.
-    screen: if given, an entry whose MESSAGE it rejects comes as a Glance, not decoded,
-    and where the line's bytes show that much (see `_RawScreen`) not even parsed.
+    triage: if given, each entry comes as it says; where the line's bytes show the
+    answer it is not even parsed: another unit's entry (a Passing) by its unit and time,
+    one whose MESSAGE the screen rejects (a Glance) as `_RawScreen` tells.
     """
     loads = json.loads
-    raw_screen = _RawScreen(screen) if screen is not None and screen.active else None
+    writers = None if triage is None else triage.writers
+    screen = None if triage is None else triage.screen
+    raw_screen = _RawScreen(screen) if screen is not None else None
     for line in lines(stream, origin):
         if isinstance(line, Unreadable):
             yield line
@@ -106,9 +107,9 @@ def read_json(
                 yield glance
                 continue
             if not raw_screen.paying:
-                # Few lines are rejected here: deciding, raw or parsed, costs more than
-                # it spares.
-                raw_screen = screen = None
+                # Few lines are rejected here: deciding from the bytes costs more than it
+                # spares (the triage settles the parsed lines' screen on its own).
+                raw_screen = None
         try:
             obj = loads(raw)
         except ValueError:
@@ -118,14 +119,7 @@ def read_json(
             yield Unreadable(origin, "json line is not an object", sample_text(raw))
             continue
         entry = entry_from_json(obj, origin)
-        if screen is not None and isinstance(entry, Entry):
-            message = entry.fields.get(MESSAGE)
-            if message is not None:
-                glance = screen.glance(entry.time_us, entry.time_exact, entry.fields, message)
-                if glance is not None:
-                    yield glance
-                    continue
-        yield entry
+        yield triage.entry(entry) if triage is not None and entry.__class__ is Entry else entry
 
 
 _UNIT_KEY = b'"_SYSTEMD_UNIT":"'

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
 
-from logwatch.prefilter import Screen
 from logwatch.records import (
     HOSTNAME,
     IDENTIFIER,
@@ -22,7 +21,7 @@ from logwatch.records import (
     Unreadable,
 )
 from logwatch.sources.stream import lines, sample_text
-from logwatch.units import Writers
+from logwatch.triage import Triage
 
 _US = 1_000_000
 
@@ -164,8 +163,7 @@ def read_text(
     stream: io.BufferedIOBase,
     origin: str,
     fmt: str,
-    writers: Writers | None = None,
-    screen: Screen | None = None,
+    triage: Triage | None = None,
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """Entries of a `journalctl -o short*|with-unit` capture: MESSAGE, _HOSTNAME,
     SYSLOG_IDENTIFIER (or _SYSTEMD_UNIT for with-unit), _PID and the capture's time.
@@ -173,9 +171,9 @@ def read_text(
     Lines that start with whitespace continue the previous entry's message, as journalctl
     prints a multi-line MESSAGE; journalctl's `-- ... --` lines are skipped. A message
     journalctl could not print (`[N blob data]`) or a line of another shape is an
-    Unreadable. writers: if given, an entry of a writer that is not zipnet's comes as a
-    Passing, its message not read. screen: if given, an entry whose message it rejects
-    comes as a Glance (who and when only).
+    Unreadable. triage: if given, each entry comes as it says, asked who wrote it before
+    its message (and its continuation lines) is read: another program's comes as a
+    Passing, its message not read.
     """
     match = _HEADS[FAMILY[fmt]].match
     clock = _Clock(FAMILY[fmt]).of
@@ -201,7 +199,7 @@ def read_text(
             continue
         m = match(text)
         if pending is not None:
-            yield _finish(pending, parts, origin, screen)
+            yield _finish(pending, parts, origin, triage)
             pending = None
         if m is None:
             passing = False
@@ -225,8 +223,8 @@ def read_text(
             continue
         host, name, pid = g[-3:]
         is_unit = units and name is not None and name.endswith(_UNIT_SUFFIXES)
-        if writers is not None and not (
-            writers.unit(name) if is_unit else writers.identifier(name or "")
+        if triage is not None and not (
+            triage.ours(name, None) if is_unit else triage.ours(None, name)
         ):
             passing = True
             yield tuple.__new__(Passing, (time_us,))  # half the cost of Passing(time_us)
@@ -243,14 +241,14 @@ def read_text(
         parts = [text[end:]]
         pending = (time_us, exact, fields, end)
     if pending is not None:
-        yield _finish(pending, parts, origin, screen)
+        yield _finish(pending, parts, origin, triage)
 
 
 def _finish(
     pending: tuple[int, bool, dict[str, str], int],
     parts: list[str],
     origin: str,
-    screen: Screen | None,
+    triage: Triage | None,
 ) -> Entry | Glance | Unreadable:
     time_us, exact, fields, _ = pending
     message = parts[0] if len(parts) == 1 else "\n".join(parts)
@@ -261,8 +259,8 @@ def _finish(
             "message not printable in a text capture (blob data); capture with -o export",
             sample,
         )
-    if screen is not None:
-        glance = screen.glance(time_us, exact, fields, message)
+    if triage is not None:
+        glance = triage.glance(time_us, exact, fields, message)
         if glance is not None:
             return glance
     fields[MESSAGE] = message

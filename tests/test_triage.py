@@ -1,0 +1,124 @@
+"""logwatch.triage: one stage says whose an entry is and whether a pattern can claim it.
+Whatever asks it (a reader before it reads an entry in full, or the stage on whole
+entries), the steps, counts and times are those of decoding every entry."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+import pytest
+from conftest import CAPTURE_FORMATS, Captures
+from test_prefilter import Signature, lines, matcher
+
+from logwatch.decode import Decoder, DecodeSettings
+from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
+from logwatch.records import Entry, Glance, Passing, RawItem, Unreadable
+from logwatch.simulate import LogLine, Scenario, merge
+from logwatch.sources import open_inputs
+from logwatch.triage import Triage
+from logwatch.units import UnitTemplate, Writers
+
+INSTANCE, OTHER = "acme-mainnet", "beta-testnet"
+# Forms whose lines name no writer (cat) leave the triage nothing to go on.
+NAMELESS = {"cat"}
+# Forms whose capture time is whole seconds: another program's entry passes with it.
+COARSE = {"short", "short-iso", "with-unit"}
+
+
+@cache
+def two_instances() -> tuple[LogLine, ...]:
+    """lines() (one instance, its mosaik noise, other programs) and a second instance on
+    the same hosts."""
+    other = Scenario(OTHER, servers=3, clients=3, seed=3).start().rounds(8).lines()
+    return tuple(merge(lines(), other))
+
+
+def signature(items: Iterable[RawItem], selection: Selection) -> tuple[list[Signature], Tally]:
+    tally = Tally()
+    seen: list[Signature] = []
+    decoder = Decoder(DecodeSettings(instance=INSTANCE))
+    for step in read_steps(items, decoder, matcher(), selection, tally):
+        if isinstance(step, Tick):
+            seen.append(("tick", step.time_us, None, None, None))
+        elif isinstance(step, Step):
+            r, e = step
+            event = None if e is None else (e.name, sorted(e.fields.items()))
+            seen.append(("step", r.time_us, r.instance, r.role, event))
+        else:
+            seen.append(("unreadable", 0, step.reason, None, None))
+    return seen, tally
+
+
+def triage(selected: Sequence[str] | None) -> Triage:
+    template = UnitTemplate()
+    chosen = None if selected is None else Writers(template, selected)
+    return Triage(Writers(template), matcher().screen(), chosen)
+
+
+@pytest.mark.parametrize("selected", [None, [INSTANCE]], ids=["all", "one-instance"])
+@pytest.mark.parametrize("fmt", CAPTURE_FORMATS)
+def test_every_source_triaged_reads_as_decoding_every_entry(
+    captures: Captures, fmt: str, selected: list[str] | None
+) -> None:
+    path = str(captures.make(list(two_instances()), "full-ansi", fmt))
+    selection = Selection(None if selected is None else frozenset(selected))
+    whole = list(open_inputs([path], fmt=None))
+    assert all(i.__class__ in (Entry, Unreadable) for i in whole)
+    decoded, decoded_tally = signature(whole, selection)
+
+    # The readers ask the triage before reading each entry in full...
+    asked = list(open_inputs([path], triage=triage(selected)))
+    # ...and the stage alone, on whole entries, answers the same.
+    staged = list(triage(selected).stream(whole))
+    for items in (asked, staged):
+        seen, tally = signature(items, selection)
+        assert tally == decoded_tally
+        if fmt in COARSE:
+            # Its own stamp is not read: the time it moves the clock to lags, within
+            # the second its capture time names. Every record is the same.
+            assert [s for s in seen if s[0] != "tick"] == [s for s in decoded if s[0] != "tick"]
+            ticks = [s[1] for s in seen if s[0] == "tick"]
+            exact = [s[1] for s in decoded if s[0] == "tick"]
+            assert len(ticks) == len(exact)
+            assert all(0 <= e - t < 1_000_000 for t, e in zip(ticks, exact, strict=True))
+            assert ticks != exact  # not vacuous: the lag shows
+        else:
+            assert seen == decoded
+        kinds = Counter(i.__class__ for i in items)
+        if fmt in NAMELESS:
+            assert kinds[Glance] == kinds[Passing] == 0
+            continue
+        # Not vacuous: other programs pass, most of the mosaik noise is glanced at.
+        assert kinds[Passing] >= 50
+        assert kinds[Glance] >= 150
+        if selected is not None:
+            # And the other instance's lines are glanced at, not decoded.
+            others = sum(1 for i in items if isinstance(i, Entry) and OTHER in str(i.fields))
+            assert others == 0
+    # A stage that knows nothing asks nothing.
+    assert not Triage().asks
+    assert list(Triage().stream(whole)) == whole
+
+
+def test_a_settling_triage_stops_screening_where_it_rejects_little(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logwatch.triage as module
+
+    monkeypatch.setattr(module, "SETTLED_AFTER", 8)
+    screen = matcher().screen()
+    claimed = "round finalized"
+    assert screen.candidate(claimed) is not None
+    settling, steady = Triage(None, screen), Triage(None, screen, settles=False)
+    for t in (settling, steady):
+        for _ in range(7):
+            assert t.candidate(claimed) == claimed
+        assert t.candidate("gossip round complete") is None
+        assert t.screen is not None
+    # The eighth was the only one rejected: the settling triage stops asking the screen.
+    assert settling.candidate(claimed) == claimed
+    assert settling.screen is None and settling.candidate("gossip round complete") is not None
+    assert steady.candidate(claimed) == claimed
+    assert steady.screen is not None and steady.candidate("gossip round complete") is None
