@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -70,26 +70,29 @@ class Output:
                 self.summary = obj
 
 
-def live_plan(rate: float, seconds: float) -> tuple[Shape, float]:
-    """The workload shape for `seconds` at `rate` entries/s, with the round period that
-    keeps the instance at its usual share of them."""
-    probe = Shape(entries=0)
+def live_plan(rate: float, seconds: float, mix: str = "others") -> tuple[Shape, float]:
+    """The workload shape of `mix` for `seconds` at `rate` entries/s, with the round
+    period that keeps the instance at its usual share of them."""
+    probe = Shape.of(0, mix)
     _, per_round = lines_per_round(probe)
     period = round(per_round / (probe.instance_share * rate), 3)
-    return Shape(entries=math.ceil(rate * seconds), period_s=period), period
+    return replace(probe, entries=math.ceil(rate * seconds), period_s=period), period
 
 
-def run_follow(rate: float, duration_s: float, idle_s: float) -> dict[str, Any]:
+def run_follow(
+    rate: float, duration_s: float, idle_s: float, mix: str = "others"
+) -> dict[str, Any]:
     """Run the follow benchmark; prints figures and targets, returns them as JSON."""
-    shape, period = live_plan(rate, duration_s + PREROLL_S + DRAIN_S)
-    log(f"rendering {shape.entries:,} entries (round period {period * 1000:.0f} ms)")
+    shape, period = live_plan(rate, duration_s + PREROLL_S + DRAIN_S, mix)
+    log(f"rendering {shape.entries:,} entries, {mix} mix (round period {period * 1000:.0f} ms)")
     started = time.perf_counter()
     prepared = prepare(plan(shape))
     log(f"rendered in {time.perf_counter() - started:.1f} s")
     with tempfile.TemporaryDirectory(prefix="logwatch-bench-follow-") as tmp:
         try:
             with LiveJournal(Path(tmp) / "journal") as journal:
-                return _measure(journal, prepared, period, duration_s, idle_s, rate)
+                result = _measure(journal, prepared, period, duration_s, idle_s, rate)
+                return {"mix": mix, **result}
         except LogwatchError as e:
             raise BenchError(str(e)) from None
 

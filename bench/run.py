@@ -78,9 +78,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mix",
         default=",".join(MIXES),
-        help="replay, generate, memory: the mixes, comma-separated: `others` (other "
-        "programs' noise), `zipnet` (zipnet's own unclaimed lines), `events` (nearly all "
-        "zipnet events), `collector` (four instances) [all four]",
+        help="the mixes, comma-separated (memory and follow take the first): `others` "
+        "(other programs' noise), `zipnet` (zipnet's own unclaimed lines), `events` (nearly "
+        "all zipnet events), `collector` (four instances) [all four]",
     )
     p.add_argument("--only", help="replay: these readers only, comma-separated")
     p.add_argument("--repeat", type=int, default=1, help="replay: best of K runs [1]")
@@ -156,7 +156,8 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
         return run_memory(dataset(args, args.entries, mix), dataset(args, large, mix))
     from follow import run_follow
 
-    return run_follow(args.rate, args.duration, args.idle_seconds)
+    (mix, *_) = mixes(args)
+    return run_follow(args.rate, args.duration, args.idle_seconds, mix)
 
 
 def _budgets(args: argparse.Namespace) -> dict[str, Any]:
