@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dataset import log
-from env import INSTANCE, BenchError, logwatch_binary
+from env import INSTANCE, BenchError, logwatch_command
 from livewrite import Prepared, Written, prepare, write_paced
 from probe import MemorySampler, cpu_seconds
 from results import MB, Target, format_targets
@@ -106,7 +106,7 @@ def _measure(
     rate: float,
 ) -> dict[str, Any]:
     argv = [
-        logwatch_binary(),
+        *logwatch_command(),
         "follow",
         INSTANCE,
         "--directory",
