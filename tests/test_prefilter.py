@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 
 import pytest
@@ -21,7 +21,7 @@ from logwatch.match import Matcher
 from logwatch.pattern_files import default_patterns_dir, load_patterns
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.prefilter import Screen, round_numbers
-from logwatch.records import MESSAGE, UNIT, Entry, Glance, Unreadable
+from logwatch.records import MESSAGE, UNIT, Entry, Glance, RawItem, Unreadable
 from logwatch.simulate import Display, LogLine, Scenario
 from logwatch.sources import open_inputs
 from logwatch.sources.json_capture import _RawScreen
@@ -80,25 +80,13 @@ def lines() -> tuple[LogLine, ...]:
 Signature = tuple[str, int, str | None, str | None, object]
 
 
-def read(paths: Sequence[str], screen: Screen | None) -> tuple[list[Signature], Tally, int]:
-    """The steps as the engine sees them, the tally, and how many Glances came."""
+def signed(
+    items: Iterable[RawItem], selection: Selection | None = None
+) -> tuple[list[Signature], Tally]:
+    """The steps of `items` as the engine sees them, decoded and matched, and the tally."""
     tally = Tally()
-    glances = 0
-
-    def counted(items: object) -> object:
-        nonlocal glances
-        for item in items:  # type: ignore[attr-defined]
-            glances += isinstance(item, Glance)
-            yield item
-
-    items = open_inputs(paths, triage=Triage(Writers(UnitTemplate()), screen))
-    steps = read_steps(
-        counted(items),  # type: ignore[arg-type]
-        Decoder(DecodeSettings(instance=INSTANCE)),
-        matcher(),
-        Selection(),
-        tally,
-    )
+    decoder = Decoder(DecodeSettings(instance=INSTANCE))
+    steps = read_steps(items, decoder, matcher(), selection or Selection(), tally)
     seen: list[Signature] = []
     for step in steps:
         if isinstance(step, Tick):
@@ -109,7 +97,14 @@ def read(paths: Sequence[str], screen: Screen | None) -> tuple[list[Signature], 
             seen.append(("step", r.time_us, r.instance, r.role, event))
         else:
             seen.append(("unreadable", 0, step.reason, None, None))
-    return seen, tally, glances
+    return seen, tally
+
+
+def read(paths: Sequence[str], screen: Screen | None) -> tuple[list[Signature], Tally, int]:
+    """The steps as the engine sees them, the tally, and how many Glances came."""
+    items = list(open_inputs(paths, triage=Triage(Writers(UnitTemplate()), screen)))
+    seen, tally = signed(items)
+    return seen, tally, sum(1 for item in items if isinstance(item, Glance))
 
 
 FORMS = [

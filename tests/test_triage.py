@@ -5,16 +5,15 @@ entries), the steps, counts and times are those of decoding every entry."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache
 
 import pytest
 from conftest import CAPTURE_FORMATS, Captures
-from test_prefilter import Signature, lines, matcher
+from test_prefilter import lines, matcher, signed
 
-from logwatch.decode import Decoder, DecodeSettings
-from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
-from logwatch.records import Entry, Glance, Passing, RawItem, Unreadable
+from logwatch.pipeline import Selection
+from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.simulate import LogLine, Scenario, merge
 from logwatch.sources import open_inputs
 from logwatch.triage import Triage
@@ -35,22 +34,6 @@ def two_instances() -> tuple[LogLine, ...]:
     return tuple(merge(lines(), other))
 
 
-def signature(items: Iterable[RawItem], selection: Selection) -> tuple[list[Signature], Tally]:
-    tally = Tally()
-    seen: list[Signature] = []
-    decoder = Decoder(DecodeSettings(instance=INSTANCE))
-    for step in read_steps(items, decoder, matcher(), selection, tally):
-        if isinstance(step, Tick):
-            seen.append(("tick", step.time_us, None, None, None))
-        elif isinstance(step, Step):
-            r, e = step
-            event = None if e is None else (e.name, sorted(e.fields.items()))
-            seen.append(("step", r.time_us, r.instance, r.role, event))
-        else:
-            seen.append(("unreadable", 0, step.reason, None, None))
-    return seen, tally
-
-
 def triage(selected: Sequence[str] | None) -> Triage:
     template = UnitTemplate()
     chosen = None if selected is None else Writers(template, selected)
@@ -66,14 +49,14 @@ def test_every_source_triaged_reads_as_decoding_every_entry(
     selection = Selection(None if selected is None else frozenset(selected))
     whole = list(open_inputs([path], fmt=None))
     assert all(i.__class__ in (Entry, Unreadable) for i in whole)
-    decoded, decoded_tally = signature(whole, selection)
+    decoded, decoded_tally = signed(whole, selection)
 
     # The readers ask the triage before reading each entry in full...
     asked = list(open_inputs([path], triage=triage(selected)))
     # ...and the stage alone, on whole entries, answers the same.
     staged = list(triage(selected).stream(whole))
     for items in (asked, staged):
-        seen, tally = signature(items, selection)
+        seen, tally = signed(items, selection)
         assert tally == decoded_tally
         if fmt in COARSE:
             # Its own stamp is not read: the time it moves the clock to lags, within
