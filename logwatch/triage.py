@@ -98,7 +98,7 @@ class Triage:
         None when the screen rejects it."""
         screen = self.screen
         if screen is None:
-            return strip(message)
+            return _plain(message)
         text = screen.candidate(message)
         if self._settles:
             self._tried += 1
@@ -173,6 +173,6 @@ def unit_rendering(fields: Mapping[str, str]) -> bool:
     return UNIT in fields and not is_native(fields)
 
 
-def strip(message: str) -> str:
+def _plain(message: str) -> str:
     """`message` without ANSI escapes."""
     return strip_ansi(message) if "\x1b" in message else message
