@@ -44,7 +44,6 @@ from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
     LOST,
     MAX_BATCH,
-    Pace,
     StartPoint,
     check_journal_access,
     journal_dirs,
@@ -260,7 +259,6 @@ class JournalctlFollower(ClosedOnExit):
         self._command = [binary, "--output=json", "--all", "--quiet", "--no-pager"]
         self._units = frozenset(units)
         self._max_batch = max_batch
-        self._pace = Pace()
         self._first_backoff = first_backoff_s
         self._max_backoff = max_backoff_s
         # By (device, inode): a file renamed as it is archived is the same file.
@@ -394,9 +392,7 @@ class JournalctlFollower(ClosedOnExit):
         while True:
             now = time.monotonic()
             self._run_due(now)
-            self._pace.wait(deadline)
             batch = self._take()
-            self._pace.drained(len(batch), self._max_batch)
             if batch:
                 return batch
             if now >= deadline:
