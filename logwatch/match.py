@@ -28,7 +28,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from logwatch.events import Event, FieldValue
-from logwatch.prefilter import Screen, Thins, required_literal
+from logwatch.prefilter import Screen, required_literal
 from logwatch.records import Record
 
 if TYPE_CHECKING:
@@ -153,11 +153,10 @@ class Matcher:
                 return event
         return None
 
-    def screen(self, thins: Thins | None = None) -> Screen:
+    def screen(self) -> Screen:
         """The prefilter on raw messages that goes with these patterns: what it rejects,
-        `match` would never claim (sources use it to skip reading such entries). thins:
-        see Screen."""
-        return Screen((c.literal for c in self._compiled), thins)
+        `match` would never claim (sources use it to skip reading such entries)."""
+        return Screen(c.literal for c in self._compiled)
 
     def explain(self, record: Record) -> Verdict:
         """Try every pattern on `record`, without the prefilter and without counting, and say

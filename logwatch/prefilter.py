@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Protocol
 
 from logwatch.decode.ansi import strip_ansi
 from logwatch.decode.tracing_text import leading_stamp
@@ -124,17 +123,6 @@ def _class_end(text: str, start: int) -> int:
     return -1
 
 
-class Thins(Protocol):
-    """`thins(message, host)`: whether a sampling read may pass over a candidate line
-    (its `message` rendered, ANSI stripped; `host` its writer) without decoding it; asked
-    only while `active` (before any sampling, nothing is passed over)."""
-
-    @property
-    def active(self) -> bool: ...
-
-    def __call__(self, message: str, host: str | None) -> bool: ...
-
-
 class Screen:
     """`screen.rejects(message)`: whether no pattern can claim a record whose raw MESSAGE
     (the whole rendered line, or a native entry's bare message) is `message`.
@@ -148,13 +136,9 @@ class Screen:
     that bytes decoded with `replace` could produce (non-ASCII, control characters).
     """
 
-    __slots__ = ("_literals", "thins")
+    __slots__ = ("_literals",)
 
-    def __init__(self, literals: Iterable[str], thins: Thins | None = None) -> None:
-        """thins: for a read that samples (the replay's first look), whether a message it
-        does not reject, of a stdout rendering by a given host, need not be decoded all
-        the same; a journal reader then only glances at it."""
-        self.thins = thins
+    def __init__(self, literals: Iterable[str]) -> None:
         kept = tuple(dict.fromkeys(literals))
         usable = all(lit and lit.isascii() and lit.isprintable() for lit in kept)
         # None: some message can match without any literal, so no message is rejected.
@@ -187,17 +171,6 @@ class Screen:
             if literal in message:
                 return message
         return message if message[:1] == "{" and "\\" in message else None
-
-    def glance(
-        self, time_us: int | None, exact: bool, fields: Mapping[str, str], message: str
-    ) -> Glance | None:
-        """The Glance standing for an entry with these `fields` and `message` when the
-        screen rejects it; None when it may match, or when only decoding it can tell who
-        wrote it (no unit nor identifier: the target decides) or when (a coarse time,
-        and a timestamp in the message of a shape only the decoder reads)."""
-        if not self.rejects(message):
-            return None
-        return glance_of(time_us, exact, fields, message)
 
 
 def glance_of(

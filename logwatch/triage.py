@@ -4,10 +4,11 @@ can claim it, decided in one place for every source and every format."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
 from logwatch.decode.ansi import strip_ansi
 from logwatch.decode.journald import is_native
-from logwatch.prefilter import Screen, Thins, glance_of
+from logwatch.prefilter import Screen, glance_of
 from logwatch.records import (
     HOSTNAME,
     IDENTIFIER,
@@ -25,6 +26,17 @@ SETTLED_AFTER = 4096
 _new = tuple.__new__  # half the cost of a named tuple's own __new__ (fields in order)
 
 
+class Thins(Protocol):
+    """`thins(message, host)`: whether a sampling read may pass over a candidate line
+    (its `message` rendered, ANSI stripped; `host` its writer) without decoding it; asked
+    only while `active` (before any sampling, nothing is passed over)."""
+
+    @property
+    def active(self) -> bool: ...
+
+    def __call__(self, message: str, host: str | None) -> bool: ...
+
+
 class Triage:
     """`triage.entry(entry)`: what of a raw entry goes on to decoding, asked in this order:
 
@@ -35,8 +47,8 @@ class Triage:
        goes on as a Glance: who and when;
     3. a zipnet entry whose MESSAGE `screen` rejects (no pattern can claim it) goes on as
        a Glance;
-    4. while the screen's `thins` is active (the replay's first look), a stdout rendering
-       it passes over goes on as a Glance too;
+    4. while `thins` is active (the replay's first look samples rounds), a stdout
+       rendering it passes over goes on as a Glance too;
     5. everything else goes on as it came, to be decoded.
 
     A Glance is made only where who and when can be told without decoding (a unit or an
@@ -67,11 +79,12 @@ class Triage:
         screen: Screen | None = None,
         selected: Writers | None = None,
         *,
+        thins: Thins | None = None,
         settles: bool = True,
     ) -> None:
         self.writers = writers
         self.screen = screen if screen is not None and screen.active else None
-        self.thins: Thins | None = None if screen is None else screen.thins
+        self.thins = thins
         self.selected = selected
         self._settles = settles and self.thins is None
         self._tried = self._rejected = 0
@@ -98,7 +111,7 @@ class Triage:
         None when the screen rejects it."""
         screen = self.screen
         if screen is None:
-            return _plain(message)
+            return strip_ansi(message)
         text = screen.candidate(message)
         if self._settles:
             self._tried += 1
@@ -110,7 +123,7 @@ class Triage:
 
     def thinned(self, message: str, host: str | None) -> bool:
         """Whether the first look passes over a candidate stdout rendering whose message
-        (ANSI stripped) is `message`, by `host` (see Screen.thins)."""
+        (ANSI stripped) is `message`, by `host` (see Thins)."""
         thins = self.thins
         return thins is not None and thins.active and thins(message, host)
 
@@ -171,8 +184,3 @@ def unit_rendering(fields: Mapping[str, str]) -> bool:
     capture's line), which is what the first look's thinning reads; an entry
     tracing-journald wrote is decoded."""
     return UNIT in fields and not is_native(fields)
-
-
-def _plain(message: str) -> str:
-    """`message` without ANSI escapes."""
-    return strip_ansi(message) if "\x1b" in message else message

@@ -29,7 +29,7 @@ keep)."""
 ReplayStep = Step | Unreadable | Tick
 Items = Iterator[Entry | Glance | Unreadable | Passing]
 Opener = Callable[[Triage], Items]
-"""Opens the inputs anew for one pass, triaged so -> raw items."""
+"""Opens the inputs anew for one pass, each entry as the triage says: triage -> items."""
 
 
 class ReplayPlan:
@@ -123,7 +123,7 @@ class ReplayPlan:
         named = selection.instances or None
         selected = None if named is None else reading.writers
         thins = _LookThins(look) if _rounds_from_fields(reading.patterns) else None
-        items = self._open(Triage(writers, matcher.screen(thins), selected))
+        items = self._open(Triage(writers, matcher.screen(), selected, thins=thins))
         held = self.instances_held
         unnamed = _UnnamedRounds()
         for step in read_steps(
