@@ -144,11 +144,17 @@ class Writer:
 
 class Vacuum:
     """After every rotation in `directory` (a new archived file), `journalctl
-    --vacuum-files=keep` on it, in a thread of its own."""
+    --vacuum-files=keep` on it, in a thread of its own.
+
+    journalctl counts the active file (the name without `@`) among the files it keeps, and
+    journal-remote renames the full file before it creates the next one: a vacuum run in
+    between keeps one archived file more. So a rotation is vacuumed once the new active
+    file is there, and every run deletes as many files as a collector's timer would."""
 
     def __init__(self, directory: Path, keep: int, check_s: float = 0.1) -> None:
         self.directory = directory
         self.keep = keep
+        self.looks = 0
         self.rotations = 0
         self.runs = 0
         self.deleted = 0
@@ -165,14 +171,20 @@ class Vacuum:
     def _archived(self) -> set[str]:
         return {p.name for p in self.directory.glob("*@*.journal")}
 
+    def _has_active(self) -> bool:
+        return any("@" not in p.name for p in self.directory.glob("*.journal"))
+
     def _run(self) -> None:
         seen = self._archived()
         while not self._stop.wait(self._check_s):
+            self.looks += 1
             now = self._archived()
             fresh = now - seen
             if not fresh:
                 seen = now
                 continue
+            if not self._has_active():
+                continue  # mid-rotation: the next file is not created yet
             self.rotations += len(fresh)
             done = subprocess.run(
                 [self._journalctl, f"--directory={self.directory}", f"--vacuum-files={self.keep}"],
