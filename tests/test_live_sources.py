@@ -26,6 +26,7 @@ from test_live_replay import ROUND_US, RULES, assert_same_alerts
 from logwatch.commands.check import prepare_check, run_check
 from logwatch.commands.source_options import SourceOptions
 from logwatch.livefeed import LiveJournal
+from logwatch.sources import live
 from logwatch.times import US
 
 KINDS = ("native", "journalctl", "stdin")
@@ -127,3 +128,49 @@ def test_the_collector_journal_is_real(tmp_path: Path) -> None:
     assert files == sorted(f"remote-{h}.journal" for h in {x.host for x in cap.stamped})
     assert all((tmp_path / "journal" / f).stat().st_size > 4096 for f in files)
     _ = LiveJournal  # the writer behind them
+
+
+MAX = live.MAX_BATCH
+
+
+class _SteppedTime:
+    """A fake of the `time` module live.py uses: no real part can show when a sleep would
+    end without taking that long; `sleep` steps the clock and is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_live_source_drains_at_most_every_50_ms_while_entries_trickle_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _SteppedTime()
+    monkeypatch.setattr(live, "time", clock)
+    pace = live.Pace()
+    pace.wait(clock.now + 1)
+    assert clock.slept == []  # nothing drained yet: at once
+    pace.drained(10, MAX)
+    clock.now += 0.01
+    pace.wait(clock.now + 1)
+    assert clock.slept == [pytest.approx(live.DRAIN_EVERY_S - 0.01)]
+    pace.drained(10, MAX)
+    pace.wait(clock.now)  # the caller's deadline comes first (a poll that must not wait)
+    pace.wait(clock.now + 0.02)
+    assert clock.slept[1:] == [pytest.approx(0.02)]
+    pace.drained(0, MAX)  # an empty drain changes nothing: still due in 30 ms
+    pace.wait(clock.now + 1)
+    assert clock.slept[2:] == [pytest.approx(0.03)]
+    pace.drained(MAX, MAX)  # a full batch: a backlog, drained again at once
+    pace.wait(clock.now + 1)
+    pace.drained(10, MAX)
+    clock.now += 1.0  # a quiet spell: the first entry after it waits for nothing
+    pace.wait(clock.now + 1)
+    assert len(clock.slept) == 3

@@ -42,6 +42,7 @@ from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
     MAX_BATCH,
     LiveSource,
+    Pace,
     StartPoint,
     check_journal_access,
     local_roots,
@@ -105,6 +106,7 @@ class JournalFollower(ClosedOnExit):
             roots = local_roots()
             self.origin = "journal"
         self._max_batch = max_batch
+        self._pace = Pace()
         self._positions: dict[str, tuple[int, str]] = {}
         self._cursor: str | None = None
         self._notices: list[str] = []
@@ -244,7 +246,9 @@ class JournalFollower(ClosedOnExit):
                 self._forget_writers()
                 # Events may have been dropped (queue overflow): look at every file.
                 files.dirty.update(files.tails)
+            self._pace.wait(deadline)
             batch = self._drain()
+            self._pace.drained(len(batch), self._max_batch)
             if batch:
                 return batch
             remaining = deadline - time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,12 @@ DEFAULT_LOOKBACK_S = 60.0
 MAX_BATCH = 5000
 """At most this many entries per poll, so a large backlog still returns to the caller's
 clock and keeps memory bounded; the next poll goes on without waiting."""
+
+DRAIN_EVERY_S = 0.05
+"""While entries trickle in, a follow of journal files drains them at most this often: a
+wake-up costs more (file headers checked, the engine stepped) than the few entries one
+write brings, and a journal written thousands of times a second would wake a follow for
+each. An entry waits at most this much longer; after a quiet spell, none waits at all."""
 
 PERMISSION_HINT = "run as root or add your user to the systemd-journal group"
 _LOCAL_DIRS = (Path("/run/log/journal"), Path("/var/log/journal"))
@@ -68,6 +75,29 @@ class LiveSource(Protocol):
     def take_notices(self) -> list[str]: ...
 
     def close(self) -> None: ...
+
+
+class Pace:
+    """When a live source may drain again: DRAIN_EVERY_S after a drain that brought
+    entries, at once after a full batch (a backlog) or a quiet spell."""
+
+    __slots__ = ("_due",)
+
+    def __init__(self) -> None:
+        self._due = 0.0
+
+    def wait(self, deadline: float) -> None:
+        """Sleeps until the next drain is due, or until `deadline` (time.monotonic())."""
+        pause = min(self._due, deadline) - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
+    def drained(self, count: int, limit: int) -> None:
+        """A drain brought `count` entries, at most `limit` of them."""
+        if count >= limit:
+            self._due = 0.0
+        elif count:
+            self._due = time.monotonic() + DRAIN_EVERY_S
 
 
 def unit_matches(units: Iterable[str]) -> list[str]:
