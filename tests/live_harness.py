@@ -29,13 +29,14 @@ from logwatch.commands.follow import LATENESS_US, FollowOptions, FollowRun
 from logwatch.commands.replay import run_replay
 from logwatch.commands.source_options import SourceOptions
 from logwatch.livefeed import LiveJournal
-from logwatch.records import Entry, Unreadable
+from logwatch.records import Entry, RawItem, Unreadable
 from logwatch.run.clock import SteppedClock
 from logwatch.simulate import LogLine, to_export
 from logwatch.sources.export import read_export
-from logwatch.sources.live import StartPoint
+from logwatch.sources.live import StartPoint, triaged
 from logwatch.sources.stdin import StdinFollower
 from logwatch.times import US
+from logwatch.triage import Triage
 
 STYLE = "full"
 TICK_S = 0.25
@@ -129,11 +130,11 @@ class PlayedSource:
         self._next = bisect.bisect_left(self._arrivals, self.clock.now_us())
         return StartPoint("since", self.clock.now_us())
 
-    def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
+    def poll(self, timeout_s: float, triage: Triage | None = None) -> list[RawItem]:
         end = bisect.bisect_right(self._arrivals, self.clock.now_us())
         batch = self._entries[self._next : end]
         self._next = max(self._next, end)
-        return batch
+        return triaged(batch, triage)
 
     @property
     def cursor(self) -> str | None:

@@ -123,11 +123,12 @@ def test_a_long_warm_up_does_not_put_every_host_ahead() -> None:
 
     from logwatch.commands.follow import FollowOptions, FollowRun
     from logwatch.commands.source_options import SourceOptions
-    from logwatch.records import Entry, Unreadable
+    from logwatch.records import Entry, RawItem
     from logwatch.run.clock import SteppedClock
     from logwatch.simulate import Scenario, render
-    from logwatch.sources.live import StartPoint
+    from logwatch.sources.live import StartPoint, triaged
     from logwatch.times import US
+    from logwatch.triage import Triage
 
     lines = Scenario(INSTANCE, period_s=1.0, servers=3, clients=2).start().rounds(6).lines()
     started = lines[0].time_us - 10 * US  # the follow started 10 s before the first line
@@ -141,14 +142,14 @@ def test_a_long_warm_up_does_not_put_every_host_ahead() -> None:
         def start(self, **_: object) -> StartPoint:
             return StartPoint("lookback", started - 60 * US)
 
-        def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
+        def poll(self, timeout_s: float, triage: Triage | None = None) -> list[RawItem]:
             if not self.batches:
                 return []
-            return [
+            return triaged([
                 Entry(x.time_us, True, {"MESSAGE": render(x, "full"),
                                         "_SYSTEMD_UNIT": x.unit_name, "_HOSTNAME": x.host})
                 for x in self.batches.pop(0)
-            ]  # fmt: skip
+            ], triage)  # fmt: skip
 
         cursor = None
 

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import as_nobody
@@ -456,3 +457,42 @@ def test_an_unreadable_local_journal_says_what_to_do(local_journal: Path) -> Non
         "no permission to read the system journal: "
         "run as root or add your user to the systemd-journal group"
     )
+
+
+def test_a_follow_of_journal_files_asks_the_triage_as_a_replay_of_them_does(
+    tmp_path: Path,
+) -> None:
+    """The native follower asks the triage before reading an entry in full (the reader a
+    replay of journal files uses): its items decode as its whole entries do, and the
+    mosaik noise among zipnet's own lines comes only glanced at."""
+    from test_prefilter import lines, matcher, signed
+
+    from logwatch.records import Glance
+    from logwatch.simulate import export_bytes
+    from logwatch.sources import open_inputs
+    from logwatch.triage import Triage
+    from logwatch.units import Writers
+
+    with LiveJournal(tmp_path / "j") as live:
+        live.write(export_bytes(lines(), "full-ansi"))
+    # The instance's entries, as a replay reads them whole.
+    ours = [
+        e
+        for e in open_inputs([str(tmp_path / "j")], fmt=None)
+        if isinstance(e, Entry) and e.fields.get("_SYSTEMD_UNIT") in UNITS
+    ]
+    triage = Triage(Writers(UnitTemplate()), matcher().screen(), settles=False)
+    got = {}
+    for asks in (False, True):
+        with JournalFollower(UNITS, directory=tmp_path / "j") as source:
+            source.start(since_us=0)
+            items: list[Any] = []
+            while len(items) < len(ours):
+                batch = source.poll(5.0, triage if asks else None)
+                assert batch, f"{len(items)} of {len(ours)} entries came"
+                items += batch
+            got[asks] = items
+    assert got[False] == ours  # whole, as a replay reads them
+    assert signed(got[True]) == signed(ours)
+    glanced = sum(isinstance(i, Glance) for i in got[True])
+    assert glanced >= 150, glanced  # not vacuous: the noise was not read in full

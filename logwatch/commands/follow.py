@@ -273,11 +273,10 @@ class FollowRun:
 
     def _read(self, timeout_s: float) -> int:
         """Takes in what the source has (waiting up to `timeout_s` for it); the count."""
-        items = self.source.poll(timeout_s)
+        items = self.source.poll(timeout_s, self.triage)
         if items:
             r = self.reading
-            triaged = self.triage.batch(items)
-            steps = read_steps(triaged, self.decoder, r.matcher, r.selection, self.driver.tally)
+            steps = read_steps(items, self.decoder, r.matcher, r.selection, self.driver.tally)
             self.driver.take(steps)
         return len(items)
 

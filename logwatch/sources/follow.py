@@ -28,15 +28,15 @@ import contextlib
 import os
 import resource
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from logwatch.closing import ClosedOnExit
 from logwatch.cursor import join_cursors, parse_cursor, split_cursors
 from logwatch.errors import InputError
-from logwatch.records import Entry, Unreadable
+from logwatch.records import RawItem, Unreadable
 from logwatch.sources.follow_files import OpenFiles
+from logwatch.sources.journal import TriagedRead
 from logwatch.sources.journal_gaps import Gap, Ledger, Resume, plan_resume
 from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
@@ -52,6 +52,7 @@ from logwatch.sources.live import (
 )
 from logwatch.sources.losses import Losses
 from logwatch.sources.tail import Tail
+from logwatch.triage import Triage
 
 __all__ = ["DEFAULT_LOOKBACK_S", "JournalFollower", "LiveSource", "StartPoint"]
 
@@ -83,8 +84,6 @@ class JournalFollower(ClosedOnExit):
         try:
             # Imported here: without the binding, --journalctl still works.
             from systemd import journal
-
-            from logwatch.sources.journal import entry_fields
         except ImportError:
             raise InputError(
                 "the systemd Python binding is missing (pip install systemd-python), "
@@ -92,8 +91,6 @@ class JournalFollower(ClosedOnExit):
             ) from None
         check_journal_access(directory, files)
         _raise_open_files_limit()
-        # The captured-journal reader's own decoding, so live and captured entries agree.
-        self._decode: Callable[[dict[str, Any]], tuple[dict[str, str], Any]] = entry_fields
         fixed: frozenset[Path] | None = None
         if files:
             fixed = frozenset(Path(f).absolute() for f in files)
@@ -106,6 +103,8 @@ class JournalFollower(ClosedOnExit):
             roots = local_roots()
             self.origin = "journal"
         self._max_batch = max_batch
+        # The captured-journal reader's own, so live and captured entries agree.
+        self._read = TriagedRead(self.origin, Triage())
         self._pace = Pace()
         self._positions: dict[str, tuple[int, str]] = {}
         self._cursor: str | None = None
@@ -230,11 +229,14 @@ class JournalFollower(ClosedOnExit):
 
     # --- reading -------------------------------------------------------------------------
 
-    def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
-        """The entries written since the last call, oldest first; waits up to `timeout_s`
-        for the first one and returns an empty list when none came."""
+    def poll(self, timeout_s: float, triage: Triage | None = None) -> list[RawItem]:
+        """The entries written since the last call, oldest first, each as `triage` says
+        (asked before it is read in full, as a replay of journal files asks); waits up
+        to `timeout_s` for the first one and returns an empty list when none came."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         files = self._files
+        if triage is not None and triage is not self._read.triage:
+            self._read = TriagedRead(self.origin, triage)
         while True:
             # Taken in even while a backlog is read: a file made now is opened before a
             # vacuum can take it.
@@ -265,9 +267,9 @@ class JournalFollower(ClosedOnExit):
             self._cursor = None
         self._ledger.keep_only(writers)
 
-    def _drain(self) -> list[Entry | Unreadable]:
+    def _drain(self) -> list[RawItem]:
         files = self._files
-        out: list[Entry | Unreadable] = []
+        out: list[RawItem] = []
         pending = [files.tails[k] for k in files.dirty if k in files.tails]
         files.dirty = set()
         for tail in pending:
@@ -320,13 +322,13 @@ class JournalFollower(ClosedOnExit):
             "deleted before logwatch read them (vacuumed while it was behind)"
         )
 
-    def _read_tail(self, tail: Tail, out: list[Entry | Unreadable]) -> bool:
+    def _read_tail(self, tail: Tail, out: list[RawItem]) -> bool:
         """Append `tail`'s new entries to `out`; True when it was read to its end."""
         tail.settle()
-        r, origin, decode = tail.reader, self.origin, self._decode
-        nxt, get_all, realtime, get_cursor = r._next, r._get_all, r._get_realtime, r._get_cursor
+        r, origin, read = tail.reader, self.origin, self._read
+        nxt, realtime = r._next, r._get_realtime
         append, limit = out.append, self._max_batch
-        cursor = None
+        moved = False
         done = True
         retried = False
         while True:
@@ -335,7 +337,7 @@ class JournalFollower(ClosedOnExit):
                 break
             try:
                 if not nxt():
-                    if cursor is None and not retried:
+                    if not moved and not retried:
                         # Woken for this file yet nothing new: see Tail.reseek.
                         retried = True
                         tail.reseek()
@@ -345,15 +347,22 @@ class JournalFollower(ClosedOnExit):
                 # The file itself is damaged past this point: what it had is read.
                 append(Unreadable(origin, "unreadable journal file", f"{tail.path}: {e}"))
                 break
+            moved = True
             try:
-                cursor = get_cursor()
-                fields, multi = decode(get_all())
-                append(Entry(realtime(), True, fields, cursor, origin, multi))
-            except (OSError, UnicodeDecodeError) as e:
+                item = read.told(r, realtime())
+            except OSError as e:
+                item = Unreadable(origin, "unreadable journal entry", str(e))
+            if isinstance(item, Unreadable):
                 # A torn write or damaged object (the binding decodes field names as
-                # UTF-8): counted, and reading goes on.
-                append(Unreadable(origin, "unreadable journal entry", f"{tail.path}: {e}"))
-        if cursor is not None:
+                # UTF-8): counted, with the file it is in, and reading goes on.
+                item = Unreadable(origin, item.reason, f"{tail.path}: {item.sample}")
+            append(item)
+        if moved:
+            # The reader stands at the last entry read (sd-journal stays there at the end).
+            try:
+                cursor = r._get_cursor()
+            except OSError:
+                return done  # the next read starts after the last good position
             tail.anchor = cursor
             self._remember(cursor)
         return done
@@ -392,5 +401,5 @@ def _raise_open_files_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _time_of(item: Entry | Unreadable) -> int:
-    return (item.time_us or 0) if isinstance(item, Entry) else 0
+def _time_of(item: RawItem) -> int:
+    return 0 if isinstance(item, Unreadable) else (item.time_us or 0)

@@ -37,7 +37,7 @@ from typing import IO
 from logwatch.closing import ClosedOnExit
 from logwatch.cursor import join_cursors, parse_cursor, split_cursors
 from logwatch.errors import InputError
-from logwatch.records import Entry, Unreadable
+from logwatch.records import Entry, RawItem, Unreadable
 from logwatch.sources.dirwatch import DirWatch
 from logwatch.sources.json_capture import entry_from_json
 from logwatch.sources.live import (
@@ -52,9 +52,11 @@ from logwatch.sources.live import (
     lookback_start,
     lost_note,
     seqnum_id,
+    triaged,
 )
 from logwatch.sources.stream import MAX_LINE, sample_text
 from logwatch.times import at_epoch
+from logwatch.triage import Triage
 
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
@@ -385,18 +387,17 @@ class JournalctlFollower(ClosedOnExit):
                 tail.gone = True
                 tail.dirty = False
 
-    def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
-        """The entries written since the last call, oldest first; waits up to `timeout_s`
-        for the first one and returns an empty list when none came."""
+    def poll(self, timeout_s: float, triage: Triage | None = None) -> list[RawItem]:
+        """The entries written since the last call, oldest first, each as `triage` says;
+        waits up to `timeout_s` for the first one and returns an empty list when none
+        came."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         while True:
             now = time.monotonic()
             self._run_due(now)
             batch = self._take()
-            if batch:
-                return batch
-            if now >= deadline:
-                return batch
+            if batch or now >= deadline:
+                return triaged(batch, triage)
             poller = select.poll()
             readers: dict[int, _FileTail] = {}
             for tail in self._tails.values():

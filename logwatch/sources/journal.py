@@ -117,7 +117,7 @@ def open_journal(
     declared = declared_entries(files) if since_us is None and until_us is None else None
     entries: Iterator[Entry | Glance | Unreadable | Passing] | None = None
     triage = triage or Triage()
-    read = _Read(origin, triage)
+    read = TriagedRead(origin, triage)
     writers = triage.writers
     end = _NO_END if until_us is None else until_us
     if since_us is not None:
@@ -129,7 +129,7 @@ def open_journal(
                 ours.seek_realtime(since_us)
             entries = _two_readers(reader, ours, read, writers, end)
     if entries is None:
-        entries = _entries(reader, read, writers, end)
+        entries = _entries(reader, read, end)
     return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
 
 
@@ -207,24 +207,23 @@ def _all_fields(raw: dict[str, Any]) -> tuple[dict[str, str], Mapping[str, tuple
 
 
 def _entries(
-    reader: Any, read: _Read, writers: Writers | None, end: int
+    reader: Any, read: TriagedRead, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
-    # The binding's low-level calls: _get_all() enumerates the entry's data once, which
-    # is cheaper than a handful of _get() lookups, each a scan of its own; but one _get()
-    # of the unit tells most of a journal (other services) from zipnet's for a tenth of
-    # that, and those entries are never read further.
+    # The binding's low-level calls: _get_all() enumerates the entry's data once (about
+    # 8 µs an entry of zipnet's here), a _get() is a lookup of one field (about 2 µs):
+    # the unit tells other programs' entries apart, and the MESSAGE and host of a line
+    # no pattern claims are all it takes to glance at it.
     try:
-        yield from _walk(reader, read, writers, end)
+        yield from _walk(reader, read, end)
     finally:
         reader.close()
 
 
 def _walk(
-    reader: Any, read: _Read, writers: Writers | None, end: int
+    reader: Any, read: TriagedRead, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
-    """The entries up to `end` (see open_journal's until_us)."""
-    nxt, get, realtime = reader._next, reader._get, reader._get_realtime
-    raw_unit = None if writers is None else writers.raw_unit
+    """The entries up to `end` (see open_journal's until_us), each as `read` tells it."""
+    nxt, realtime, told = reader._next, reader._get_realtime, read.told
     past = 0
     while nxt():
         t = realtime()
@@ -234,39 +233,14 @@ def _walk(
                 return
         elif past:
             past = 0
-        if raw_unit is None:
-            yield read(reader, t)
-            continue
-        try:
-            unit = get(UNIT)
-        except KeyError:
-            unit = None  # left to decode
-        except (OSError, UnicodeDecodeError) as exc:
-            yield Unreadable(read.origin, "unreadable journal entry", str(exc))
-            continue
-        if unit is not None and not raw_unit(unit):
-            yield _new(Passing, (t,))
-        else:
-            # The unit travels on: the screen's glance needs it too.
-            yield read(reader, t, unit)
+        yield told(reader, t)
 
 
-def _unit_told(
-    reader: Any, time_us: int, read: _Read, writers: Writers
-) -> Entry | Glance | Unreadable | Passing:
-    """The entry `reader` stands at, told apart by its unit as `_walk` does."""
-    try:
-        if _theirs(reader._get, writers):
-            return Passing(time_us)
-    except (OSError, UnicodeDecodeError) as exc:
-        return Unreadable(read.origin, "unreadable journal entry", str(exc))
-    return read(reader, time_us)
-
-
-class _Read:
+class TriagedRead:
     """`read(reader, time_us)`: the entry `reader` stands at, read in full, or only
     glanced at (who and when) when the triage says so (logwatch/triage.py) from lookups
-    of its unit, MESSAGE and host, before any other field is read."""
+    of its unit, MESSAGE and host, before any other field is read. Shared by the replay
+    of journal files and the follow of them (sources/follow.py)."""
 
     __slots__ = ("_hosts", "_units", "origin", "triage")
 
@@ -330,6 +304,23 @@ class _Read:
                     return triage.entry(entry)
                 return entry
         return _entry(reader, time_us, self.origin)
+
+    def told(self, reader: Any, time_us: int) -> Entry | Glance | Unreadable | Passing:
+        """The entry `reader` stands at, told apart by its unit first (one lookup: another
+        writer's entry comes as a Passing), then as `__call__` says."""
+        writers = self.triage.writers
+        if writers is None:
+            return self(reader, time_us)
+        try:
+            unit = reader._get(UNIT)
+        except KeyError:
+            return self(reader, time_us)  # left to decode
+        except (OSError, UnicodeDecodeError) as exc:
+            return Unreadable(self.origin, "unreadable journal entry", str(exc))
+        if not writers.raw_unit(unit):
+            return _new(Passing, (time_us,))
+        # The unit travels on: the screen's glance needs it too.
+        return self(reader, time_us, unit)
 
     def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
         """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
@@ -395,7 +386,7 @@ def _reader_of(reader: Any, writers: Writers) -> Any | None:
 
 
 def _two_readers(
-    every: Any, ours: Any, read: _Read, writers: Writers, end: int
+    every: Any, ours: Any, read: TriagedRead, writers: Writers, end: int
 ) -> Iterator[Entry | Glance | Unreadable | Passing]:
     """The entries of `every` as Passing, except those `ours` (the same files, with
     journal matches on zipnet's writers) reads, which come read in full.
@@ -438,13 +429,13 @@ def _two_readers(
             ):
                 # Nothing is owed and `ours` is not behind: `every` alone reads on, from
                 # this very entry.
-                yield _unit_told(every, t, read, writers)
-                yield from _walk(every, read, writers, end)
+                yield read.told(every, t)
+                yield from _walk(every, read, end)
                 return
             while a_time is not None and a_time <= t:
                 # `ours` matches zipnet's identifiers too (for entries that name no
                 # unit): an entry of an instance not selected passes by its unit.
-                yield _unit_told(ours, a_time, read, writers)
+                yield read.told(ours, a_time)
                 if len(owed) >= _OWED_KEPT:
                     owed.clear()
                 owed[a_time] = owed.get(a_time, 0) + 1
@@ -461,7 +452,7 @@ def _two_readers(
             else:
                 yield read(every, t)
         while a_time is not None and a_time <= end:  # `every` stopped early (damage)
-            yield _unit_told(ours, a_time, read, writers)
+            yield read.told(ours, a_time)
             a_time = a_time_of() if a_next() else None
     finally:
         every.close()

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Protocol
 
 from logwatch.errors import InputError
-from logwatch.records import UNIT, Entry, Unreadable
+from logwatch.records import UNIT, RawItem
 from logwatch.times import wall_clock_us
+from logwatch.triage import Triage
 
 DEFAULT_LOOKBACK_S = 60.0
 """Where a follow without cursor or --since starts: this far before now."""
@@ -67,7 +68,10 @@ class LiveSource(Protocol):
         now_us: int | None = None,
     ) -> StartPoint: ...
 
-    def poll(self, timeout_s: float) -> list[Entry | Unreadable]: ...
+    def poll(self, timeout_s: float, triage: Triage | None = None) -> list[RawItem]:
+        """What came since the last call, each entry as `triage` says (whole when None);
+        waits up to `timeout_s` for something."""
+        ...
 
     @property
     def cursor(self) -> str | None: ...
@@ -98,6 +102,12 @@ class Pace:
             self._due = 0.0
         elif count:
             self._due = time.monotonic() + DRAIN_EVERY_S
+
+
+def triaged(items: Sequence[RawItem], triage: Triage | None) -> list[RawItem]:
+    """`items` (a source's whole entries) as `triage` says: for the live sources that
+    cannot ask it before reading an entry (journalctl's JSON, a pipe)."""
+    return list(items) if triage is None else triage.batch(items)
 
 
 def unit_matches(units: Iterable[str]) -> list[str]:

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from logwatch.records import Entry, Unreadable
-from logwatch.sources.live import StartPoint
+from logwatch.records import Entry, RawItem, Unreadable
+from logwatch.sources.live import StartPoint, triaged
+from logwatch.triage import Triage
 
 MAX_BATCH = 5000
 BACKLOG = 10000
@@ -50,7 +51,8 @@ class StdinFollower:
         self._thread.start()
         return StartPoint("stdin")
 
-    def poll(self, timeout_s: float) -> list[Entry | Unreadable]:
+    def poll(self, timeout_s: float, triage: Triage | None = None) -> list[RawItem]:
+        """What came through the pipe since the last call (see LiveSource.poll)."""
         out: list[Entry | Unreadable] = []
         if self._done:
             if self._error is not None:
@@ -58,7 +60,7 @@ class StdinFollower:
                 error, self._error = self._error, None
                 raise error
             time.sleep(timeout_s)
-            return out
+            return []
         try:
             item = self._items.get(timeout=timeout_s)
             while True:
@@ -71,7 +73,7 @@ class StdinFollower:
                 item = self._items.get_nowait()
         except queue.Empty:
             pass
-        return out
+        return triaged(out, triage)
 
     @property
     def finished(self) -> bool:
