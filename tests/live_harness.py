@@ -153,10 +153,14 @@ def followed(
     instances: Sequence[str] = ("acme-mainnet",),
     tick_s: float = TICK_S,
     until_us: int | None = None,
+    slow_s: float = 0.0,
 ) -> list[dict[str, Any]]:
     """`logwatch follow` of the capture as it arrives, the clock stepped `tick_s` at a
     time from just before the first arrival to `until_us` (default: the capture's end,
-    and the lateness after it): its JSON lines."""
+    and the lateness after it): its JSON lines.
+    slow_s: how long taking in each batch takes (the engine and sinks of a loaded
+    machine); the clock is stepped that much after each. A stand-in: real work cannot
+    take a stepped clock's time."""
     clock = SteppedClock(min(cap.arrivals) - round(tick_s * US))
     source = PlayedSource(cap, clock)
     options = FollowOptions(
@@ -171,6 +175,14 @@ def followed(
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         run = FollowRun(options, clock=clock, source=source)  # type: ignore[arg-type]
+        if slow_s:
+            take = run.driver.take
+
+            def slow_take(steps: Any) -> None:
+                take(steps)
+                clock.step(slow_s)
+
+            run.driver.take = slow_take  # type: ignore[method-assign]
         try:
             for _ in _steps(clock, end, tick_s):
                 run.step(0.0)

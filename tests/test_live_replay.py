@@ -146,3 +146,16 @@ def test_live_equals_replay_for_random_scenarios_and_skews(
     live = alerts(followed(cap, *RULES, tick_s=tick_s))
     precision = CORRECTION_US if offset_s else 0
     assert_same_alerts(replay, live, round(tick_s * US) + precision)
+
+
+@pytest.mark.parametrize("slow_s", [9.0, 12.0])
+def test_a_follow_slower_than_its_journal_alerts_as_replay_does(slow_s: float) -> None:
+    """Taking in each batch takes longer than the rules' window (W = 3P + D = 7 s): what
+    was written meanwhile is still unread, and the clock must not pass it. It did: a
+    healthy instance stalled while its rounds waited to be read, and the entries that
+    came late by the batch's length were placed as if their hosts' clocks were off."""
+    cap = capture(SCENARIOS["stall"]())
+    replay = alerts(replayed(cap, *RULES, instances=["acme-mainnet"]))
+    live = alerts(followed(cap, *RULES, instances=["acme-mainnet"], slow_s=slow_s))
+    assert [a["state"] for a in replay] == ["firing", "resolved"]  # not vacuous
+    assert_same_alerts(replay, live, round(TICK_S * US))

@@ -193,6 +193,8 @@ class FollowRun:
         self.triage = _triage(self.reading)
         self.on_tick: Callable[[Engine, int], None] | None = self._dashboard_tick
         self._last_save_us = 0
+        self.drained_us = 0
+        self._caught_up_us: int | None = None
         # Live: the wall clock moves the engine's clock, and entries are placed against the
         # time they arrived. Until then (the backlog, a capture piped at once) time moves
         # with the entries alone, as in a replay.
@@ -267,13 +269,16 @@ class FollowRun:
         """The backlog is read: what it left pending or firing is shown, and from now on
         the wall clock moves time."""
         self.live = True
+        self._caught_up_us = now_us
         self.driver.tick(now_us - LATENESS_US)
         self.driver.announce_active()
         self.driver.hush_before_us = None
 
     def _read(self, timeout_s: float) -> int:
-        """Takes in what the source has (waiting up to `timeout_s` for it); the count."""
+        """Takes in what the source has (waiting up to `timeout_s` for it); the count.
+        `drained_us` says when the source was last read to its end."""
         items = self.source.poll(timeout_s, self.triage)
+        self.drained_us = self.clock.now_us()
         if items:
             r = self.reading
             steps = read_steps(items, self.decoder, r.matcher, r.selection, self.driver.tally)
@@ -286,6 +291,7 @@ class FollowRun:
         now = self.clock.now_us()
         if self.live:
             self.host_time.arrival_us = now
+            self.host_time.written_after_us = self._caught_up_us
         count = self._read(timeout_s)
         store_notices = self.store.take_notices() if self.store is not None else []
         for notice in [*self.source.take_notices(), *store_notices]:
@@ -294,10 +300,12 @@ class FollowRun:
         if not self.live:
             self._catch_up(count, now)
         if self.live and count < MAX_BATCH:
-            # Caught up with the journal (a full batch: more is waiting, written before
-            # now, and the clock must not run ahead of it).
+            # Caught up with the journal as it was when read (a full batch: more is
+            # waiting). Not with it as it is now: what was written while the batch was
+            # taken in is still unread, and the clock must not run ahead of it.
             self.host_time.arrival_us = now
-            self.driver.tick(now - LATENESS_US)
+            self._caught_up_us = self.drained_us
+            self.driver.tick(self.drained_us - LATENESS_US)
         if self.on_tick is not None:
             # Until live, time is the entries' (a capture piped in): ages count from it.
             shown_at = now if self.live else (self.engine.now_us or now)

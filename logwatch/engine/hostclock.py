@@ -49,12 +49,15 @@ class HostTime:
     arrival_us: live, the wall-clock time the entries being placed arrived, set by the
         caller before each batch; None (replay, check, a backlog): time moves with the
         entries alone.
+    written_after_us: live, when the source was last read to its end: the entries
+        being placed were written after it, though they arrive only now (a batch taken
+        in slowly); None: as arrival_us.
     foresight: what a first look at a capture found; it places the entries of a host
         whose lines have not been measured yet (a replay knows the whole capture); the
         measure alone raises clock_skew, so a replay raises it when a follow would.
     """
 
-    __slots__ = ("arrival_us", "foresight", "offsets", "tolerance_us")
+    __slots__ = ("arrival_us", "foresight", "offsets", "tolerance_us", "written_after_us")
 
     def __init__(
         self, tolerance_us: int = TOLERANCE_US, foresight: CaptureOffsets | None = None
@@ -63,6 +66,7 @@ class HostTime:
         self.foresight = foresight
         self.offsets = HostOffsets()
         self.arrival_us: int | None = None
+        self.written_after_us: int | None = None
 
     def note(self, event: Event) -> list[OffsetChange]:
         """An event, before it is placed: a line of a round measures its host's clock (and
@@ -109,7 +113,9 @@ class HostTime:
             # past entries still to come.
             return Placement(placed, offset > 0 and not self.skewed(offset))
         if arrival is not None:
-            if raw_us > arrival + lead or (measured is None and raw_us < arrival - lead):
+            after = self.written_after_us
+            earliest = arrival if after is None else min(after, arrival)
+            if raw_us > arrival + lead or (measured is None and raw_us < earliest - lead):
                 # Live, nothing comes from the future; and a host not measured yet whose
                 # stamp is far from when its entry came is placed at its arrival, which
                 # is nearer the truth, until its offset is measured.
