@@ -80,9 +80,10 @@ def live_plan(rate: float, seconds: float, mix: str = "others") -> tuple[Shape, 
 
 
 def run_follow(
-    rate: float, duration_s: float, idle_s: float, mix: str = "others"
+    rate: float, duration_s: float, idle_s: float, mix: str = "others", journalctl: bool = False
 ) -> dict[str, Any]:
-    """Run the follow benchmark; prints figures and targets, returns them as JSON."""
+    """Run the follow benchmark (the native follower, or `--journalctl`'s); prints figures
+    and targets, returns them as JSON."""
     shape, period = live_plan(rate, duration_s + PREROLL_S + DRAIN_S, mix)
     log(f"rendering {shape.entries:,} entries, {mix} mix (round period {period * 1000:.0f} ms)")
     started = time.perf_counter()
@@ -91,8 +92,9 @@ def run_follow(
     with tempfile.TemporaryDirectory(prefix="logwatch-bench-follow-") as tmp:
         try:
             with LiveJournal(Path(tmp) / "journal") as journal:
-                result = _measure(journal, prepared, period, duration_s, idle_s, rate)
-                return {"mix": mix, **result}
+                how = ["--journalctl"] if journalctl else []
+                result = _measure(journal, prepared, period, duration_s, idle_s, rate, how)
+                return {"mix": mix, "journalctl": journalctl, **result}
         except LogwatchError as e:
             raise BenchError(str(e)) from None
 
@@ -104,6 +106,7 @@ def _measure(
     duration_s: float,
     idle_s: float,
     rate: float,
+    how: list[str],
 ) -> dict[str, Any]:
     argv = [
         *logwatch_command(),
@@ -117,6 +120,7 @@ def _measure(
         "rounds",
         "--round-period",
         f"{period * 1000:.0f}ms",
+        *how,
     ]
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)

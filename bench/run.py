@@ -96,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--idle-seconds", type=not_negative, default=60.0, help="follow: silent seconds [60]"
     )
+    p.add_argument(
+        "--journalctl", action="store_true", help="follow: through `journalctl --follow`"
+    )
     return p
 
 
@@ -157,7 +160,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     from follow import run_follow
 
     (mix, *_) = mixes(args)
-    return run_follow(args.rate, args.duration, args.idle_seconds, mix)
+    return run_follow(args.rate, args.duration, args.idle_seconds, mix, args.journalctl)
 
 
 def _budgets(args: argparse.Namespace) -> dict[str, Any]:

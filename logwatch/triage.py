@@ -89,6 +89,11 @@ class Triage:
         self._settles = settles and self.thins is None
         self._tried = self._rejected = 0
 
+    @property
+    def settles(self) -> bool:
+        """Whether the triage may stop screening after its first entries (a capture's)."""
+        return self._settles
+
     def ours(self, unit: str | None, identifier: str | None) -> bool:
         """Whether a writer with this unit (or, without one, syslog identifier) may be
         zipnet's: True when the triage knows no writers, or the entry names neither."""

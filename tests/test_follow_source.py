@@ -460,11 +460,12 @@ def test_an_unreadable_local_journal_says_what_to_do(local_journal: Path) -> Non
 
 
 def test_a_follow_of_journal_files_asks_the_triage_as_a_replay_of_them_does(
-    tmp_path: Path,
+    tmp_path: Path, make: Factory
 ) -> None:
-    """The native follower asks the triage before reading an entry in full (the reader a
-    replay of journal files uses): its items decode as its whole entries do, and the
-    mosaik noise among zipnet's own lines comes only glanced at."""
+    """A follower asks the triage before it reads an entry in full, as a replay asks (the
+    native one through sd-journal lookups, journalctl's from a JSON line's bytes): its
+    items decode as its whole entries do, and the mosaik noise among zipnet's own lines
+    comes only glanced at."""
     from test_prefilter import lines, matcher, signed
 
     from logwatch.records import Glance
@@ -484,15 +485,20 @@ def test_a_follow_of_journal_files_asks_the_triage_as_a_replay_of_them_does(
     triage = Triage(Writers(UnitTemplate()), matcher().screen(), settles=False)
     got = {}
     for asks in (False, True):
-        with JournalFollower(UNITS, directory=tmp_path / "j") as source:
-            source.start(since_us=0)
-            items: list[Any] = []
-            while len(items) < len(ours):
-                batch = source.poll(5.0, triage if asks else None)
-                assert batch, f"{len(items)} of {len(ours)} entries came"
-                items += batch
-            got[asks] = items
-    assert got[False] == ours  # whole, as a replay reads them
+        source = make(UNITS, directory=tmp_path / "j")
+        source.start(since_us=0)
+        items: list[Any] = []
+        while len(items) < len(ours):
+            batch = source.poll(5.0, triage if asks else None)
+            assert batch, f"{len(items)} of {len(ours)} entries came"
+            items += batch
+        got[asks] = items
+        if asks:
+            # Where to resume: after the last entry, whether read in full or glanced at.
+            assert source.cursor == got[False][-1].cursor
+    if isinstance(source, JournalFollower):
+        assert got[False] == ours  # whole, as a replay reads them
+    assert signed(got[False]) == signed(ours)
     assert signed(got[True]) == signed(ours)
     glanced = sum(isinstance(i, Glance) for i in got[True])
     assert glanced >= 150, glanced  # not vacuous: the noise was not read in full

@@ -37,9 +37,9 @@ from typing import IO
 from logwatch.closing import ClosedOnExit
 from logwatch.cursor import join_cursors, parse_cursor, split_cursors
 from logwatch.errors import InputError
-from logwatch.records import Entry, RawItem, Unreadable
+from logwatch.records import RawItem, Unreadable
 from logwatch.sources.dirwatch import DirWatch
-from logwatch.sources.json_capture import entry_from_json
+from logwatch.sources.json_capture import JsonLine, cursor_of, plain_field
 from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
     LOST,
@@ -52,7 +52,6 @@ from logwatch.sources.live import (
     lookback_start,
     lost_note,
     seqnum_id,
-    triaged,
 )
 from logwatch.sources.stream import MAX_LINE, sample_text
 from logwatch.times import at_epoch
@@ -178,8 +177,13 @@ class _FileTail:
             f"restarting journalctl in {delay:g} s"
         )
 
-    def take_lines(self, out: list[Entry | Unreadable], units: frozenset[str], limit: int) -> None:
+    def take_lines(
+        self, out: list[RawItem], units: frozenset[str], limit: int, read: JsonLine
+    ) -> None:
+        """Append the items of the whole lines read so far (of `units`, when given), each
+        as `read` triages it, to `out`, up to `limit` items."""
         buf, start = self.buf, 0
+        last = None
         while len(out) < limit:
             nl = buf.find(b"\n", start)
             if nl < 0:
@@ -189,15 +193,22 @@ class _FileTail:
             if self.skipping:
                 self.skipping = False
                 continue
-            item = _parse(line, self.origin)
+            if units:
+                unit = _unit_of(line)
+                if unit is not None:
+                    last = line  # a whole object: it has a cursor
+                if unit not in units:
+                    continue
+            item = read(line)
             if item is None:
                 continue
-            if isinstance(item, Entry) and item.cursor is not None:
-                self.cursor = item.cursor
-            if units and _unit_of(line) not in units:
-                continue
+            if not isinstance(item, Unreadable):
+                last = line
             out.append(item)
         del buf[:start]
+        if last is not None:
+            # Resumed after the last line read (the cursor of every line is not needed).
+            self.cursor = cursor_of(last) or self.cursor
         if self.skipping:
             buf.clear()
         elif len(buf) > MAX_LINE:
@@ -261,6 +272,7 @@ class JournalctlFollower(ClosedOnExit):
         self._command = [binary, "--output=json", "--all", "--quiet", "--no-pager"]
         self._units = frozenset(units)
         self._max_batch = max_batch
+        self._read = JsonLine(self.origin)
         self._first_backoff = first_backoff_s
         self._max_backoff = max_backoff_s
         # By (device, inode): a file renamed as it is archived is the same file.
@@ -388,16 +400,19 @@ class JournalctlFollower(ClosedOnExit):
                 tail.dirty = False
 
     def poll(self, timeout_s: float, triage: Triage | None = None) -> list[RawItem]:
-        """The entries written since the last call, oldest first, each as `triage` says;
+        """The entries written since the last call, oldest first, each as `triage` says
+        (asked from a line's bytes before it is parsed, as a JSON capture's reader asks);
         waits up to `timeout_s` for the first one and returns an empty list when none
         came."""
         deadline = time.monotonic() + max(0.0, timeout_s)
+        if triage is not self._read.triage:
+            self._read = JsonLine(self.origin, triage)
         while True:
             now = time.monotonic()
             self._run_due(now)
-            batch = self._take()
+            batch = self._take(self._read)
             if batch or now >= deadline:
-                return triaged(batch, triage)
+                return batch
             poller = select.poll()
             readers: dict[int, _FileTail] = {}
             for tail in self._tails.values():
@@ -449,12 +464,12 @@ class JournalctlFollower(ClosedOnExit):
                 tail.restart_at = now + tail.backoff
                 self._notices.append(f"{failed}; retrying in {tail.backoff:g} s")
 
-    def _take(self) -> list[Entry | Unreadable]:
-        out: list[Entry | Unreadable] = []
+    def _take(self, read: JsonLine) -> list[RawItem]:
+        out: list[RawItem] = []
         for tail in self._tails.values():
             if len(out) >= self._max_batch:
                 break
-            tail.take_lines(out, self._units, self._max_batch)
+            tail.take_lines(out, self._units, self._max_batch, read)
         if len(self._tails) > 1 and out:
             # Files read one after another: merged into time order.
             out.sort(key=_time_of)
@@ -505,6 +520,9 @@ def _since(at_us: int) -> str:
 
 def _unit_of(line: bytes) -> str | None:
     """The _SYSTEMD_UNIT of a JSON line, found without parsing the whole line."""
+    plain, unit = plain_field(line, b'"_SYSTEMD_UNIT":')
+    if plain:
+        return unit
     m = _UNIT_FIELD.search(line)
     if m is None:
         return None
@@ -515,20 +533,8 @@ def _unit_of(line: bytes) -> str | None:
     return unit if isinstance(unit, str) else None
 
 
-def _parse(line: bytes, origin: str) -> Entry | Unreadable | None:
-    if not line.strip():
-        return None
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return Unreadable(origin, "malformed json", sample_text(line))
-    if obj.__class__ is not dict:
-        return Unreadable(origin, "json line is not an object", sample_text(line))
-    return entry_from_json(obj, origin)
-
-
-def _time_of(item: Entry | Unreadable) -> int:
-    return (item.time_us or 0) if isinstance(item, Entry) else 0
+def _time_of(item: RawItem) -> int:
+    return 0 if isinstance(item, Unreadable) else (item.time_us or 0)
 
 
 def _status(code: int) -> str:

@@ -83,43 +83,72 @@ def read_json(
     answer it is not even parsed: another unit's entry (a Passing) by its unit and time,
     one whose MESSAGE the screen rejects (a Glance) as `_RawScreen` tells.
     """
-    loads = json.loads
-    writers = None if triage is None else triage.writers
-    screen = None if triage is None else triage.screen
-    raw_screen = _RawScreen(screen) if screen is not None else None
+    read = JsonLine(origin, triage)
     for line in lines(stream, origin):
         if isinstance(line, Unreadable):
             yield line
             continue
-        raw = line
+        item = read(line)
+        if item is not None:
+            yield item
+
+
+class JsonLine:
+    """`read(line)`: the item one line of `-o json` or `-o json-seq` stands for, as the
+    triage says (None for a blank line); where the line's bytes show the answer it is not
+    even parsed (see read_json). Shared by a capture's reader and the follow through
+    `journalctl --follow` (sources/follow_journalctl.py)."""
+
+    __slots__ = ("_raw_screen", "_settles", "origin", "triage", "writers")
+
+    def __init__(self, origin: str, triage: Triage | None = None) -> None:
+        self.origin = origin
+        self.triage = triage
+        self.writers = None if triage is None else triage.writers
+        screen = None if triage is None else triage.screen
+        self._raw_screen = _RawScreen(screen) if screen is not None else None
+        self._settles = triage is None or triage.settles
+
+    def __call__(self, raw: bytes) -> Entry | Glance | Unreadable | Passing | None:
         if raw[:1] == b"\x1e":
             raw = raw[1:]
         if not raw.strip():
-            continue
-        if writers is not None:
-            passing = _passing(raw, writers)
+            return None
+        if self.writers is not None:
+            passing = _passing(raw, self.writers)
             if passing is not None:
-                yield passing
-                continue
+                return passing
+        raw_screen = self._raw_screen
         if raw_screen is not None:
             glance = raw_screen.glance(raw)
             if glance is not None:
-                yield glance
-                continue
-            if not raw_screen.paying:
+                return glance
+            if self._settles and not raw_screen.paying:
                 # Few lines are rejected here: deciding from the bytes costs more than it
                 # spares (the triage settles the parsed lines' screen on its own).
-                raw_screen = None
+                self._raw_screen = None
         try:
-            obj = loads(raw)
+            obj = json.loads(raw)
         except ValueError:
-            yield Unreadable(origin, "malformed json", sample_text(raw))
-            continue
+            return Unreadable(self.origin, "malformed json", sample_text(raw))
         if not isinstance(obj, dict):
-            yield Unreadable(origin, "json line is not an object", sample_text(raw))
-            continue
-        entry = entry_from_json(obj, origin)
-        yield triage.entry(entry) if triage is not None and entry.__class__ is Entry else entry
+            return Unreadable(self.origin, "json line is not an object", sample_text(raw))
+        entry = entry_from_json(obj, self.origin)
+        triage = self.triage
+        return triage.entry(entry) if triage is not None and entry.__class__ is Entry else entry
+
+
+def cursor_of(raw: bytes) -> str | None:
+    """The __CURSOR of one JSON line, read from its bytes where it is plainly there, else
+    parsed; None for a line without one."""
+    plain, cursor = plain_field(raw, b'"__CURSOR":')
+    if plain:
+        return cursor
+    try:
+        value = json.loads(raw.lstrip(b"\x1e")).get("__CURSOR")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 _UNIT_KEY = b'"_SYSTEMD_UNIT":"'
@@ -216,16 +245,16 @@ class _RawScreen:
                     return None
         else:
             return None
-        plain, stamp = _field(raw, b'"__REALTIME_TIMESTAMP":')
+        plain, stamp = plain_field(raw, b'"__REALTIME_TIMESTAMP":')
         if not plain or stamp is None or not stamp.isdigit():
             return None
-        plain, unit = _field(raw, b'"_SYSTEMD_UNIT":')
+        plain, unit = plain_field(raw, b'"_SYSTEMD_UNIT":')
         if not plain:
             return None
-        plain, identifier = _field(raw, b'"SYSLOG_IDENTIFIER":')
+        plain, identifier = plain_field(raw, b'"SYSLOG_IDENTIFIER":')
         if not plain or not (unit or identifier):
             return None
-        plain, host = _field(raw, b'"_HOSTNAME":')
+        plain, host = plain_field(raw, b'"_HOSTNAME":')
         if not plain:
             return None
         return Glance(int(stamp), True, None, unit or None, identifier or None, host or None)
@@ -249,7 +278,7 @@ def _plain_string(raw: bytes, start: int) -> str | None:
     return value.decode("utf-8", "replace")
 
 
-def _field(raw: bytes, key: bytes) -> tuple[bool, str | None]:
+def plain_field(raw: bytes, key: bytes) -> tuple[bool, str | None]:
     """(plain, value) of the last `key` (`"NAME":`) in the line: (True, None) when there
     is none, (False, None) when its value is no string without escapes (an array of byte
     numbers, null), which only the parse reads."""
