@@ -191,12 +191,16 @@ def _observe(
             window.update(
                 start=output.first_round_at,
                 at=now,
-                follower=cpu_seconds(proc.pid) or 0.0,
+                follower=follower_cpu() or 0.0,
                 journal_remote=cpu_seconds(journal.pid) or 0.0,
                 writer=time.thread_time(),
                 entries=journal.entries,
             )
         return now - window["start"] < duration_s
+
+    def follower_cpu() -> float | None:
+        # With the journalctl runs it has waited for (`--journalctl`).
+        return cpu_seconds(proc.pid, children=True)
 
     log(f"writing at {rate:,.0f} entries/s for {duration_s:g} s after the first round shows")
     written = write_paced(prepared, journal.write, keep_going)
@@ -208,15 +212,15 @@ def _observe(
     span = end - window["at"]
     seen = Observed(rate, idle_s, (journal.entries - window["entries"]) / span, written.entries)
     seen.busy = {
-        "follower": ((cpu_seconds(proc.pid) or 0.0) - window["follower"]) / span,
+        "follower": ((follower_cpu() or 0.0) - window["follower"]) / span,
         "journal_remote": ((cpu_seconds(journal.pid) or 0.0) - window["journal_remote"]) / span,
         "writer": (time.thread_time() - window["writer"]) / span,
     }
     _drain(output, written, window["start"])
     log(f"silent for {idle_s:g} s")
-    idle_from, idle_cpu = time.monotonic(), cpu_seconds(proc.pid) or 0.0
+    idle_from, idle_cpu = time.monotonic(), follower_cpu() or 0.0
     time.sleep(idle_s)
-    seen.idle = ((cpu_seconds(proc.pid) or 0.0) - idle_cpu) / (time.monotonic() - idle_from)
+    seen.idle = ((follower_cpu() or 0.0) - idle_cpu) / (time.monotonic() - idle_from)
     sampler.stop()
     proc.terminate()
     try:

@@ -48,8 +48,10 @@ def read_status(pid: int) -> Memory | None:
     return Memory(values["VmHWM"], values.get("VmRSS", 0), values.get("RssAnon", 0))
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of `pid` from /proc/PID/stat, in seconds; None once it is gone."""
+def cpu_seconds(pid: int, children: bool = False) -> float | None:
+    """utime + stime of `pid` from /proc/PID/stat, in seconds, with `children` those of
+    its children it has waited for too (cutime + cstime: `follow --journalctl`'s
+    journalctl runs); None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
@@ -58,6 +60,8 @@ def cpu_seconds(pid: int) -> float | None:
     # The command name (field 2) may hold spaces and parentheses: split after its end.
     fields = stat[stat.rindex(b")") + 2 :].split()
     ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -42,6 +42,7 @@ from logwatch.sources.dirwatch import DirWatch
 from logwatch.sources.json_capture import JsonLine, cursor_of, plain_field
 from logwatch.sources.live import (
     DEFAULT_LOOKBACK_S,
+    DRAIN_EVERY_S,
     LOST,
     MAX_BATCH,
     StartPoint,
@@ -88,6 +89,8 @@ class _FileTail:
         self.gone = False
         self.restarts = 0
         self.restart_at: float | None = None
+        self.ran_at = -DRAIN_EVERY_S
+        """When the last run started (time.monotonic())."""
         self.first_backoff = self.backoff = backoff_s
         self.stderr: IO[bytes] | None = None
 
@@ -95,6 +98,7 @@ class _FileTail:
         """Start a journalctl reading this file on from where it stands to its end; why it
         could not be started, or None."""
         self.dirty = False
+        self.ran_at = time.monotonic()
         self.settle()
         position = [f"--after-cursor={self.cursor}"] if self.cursor else self.position
         args = [*self.command, f"--file={self.path}", *position]
@@ -409,7 +413,7 @@ class JournalctlFollower(ClosedOnExit):
             self._read = JsonLine(self.origin, triage)
         while True:
             now = time.monotonic()
-            self._run_due(now)
+            self._run_due(now, deadline)
             batch = self._take(self._read)
             if batch or now >= deadline:
                 return batch
@@ -426,6 +430,8 @@ class JournalctlFollower(ClosedOnExit):
             for tail in self._tails.values():
                 if tail.restart_at is not None:
                     wake = min(wake, tail.restart_at)
+                elif tail.dirty and tail.proc is None:
+                    wake = min(wake, tail.ran_at + DRAIN_EVERY_S)
             for fd, _ in poller.poll(max(0, int((wake - now) * 1000) + 1)):
                 if fd == watch:
                     self._changed()
@@ -446,9 +452,11 @@ class JournalctlFollower(ClosedOnExit):
             if tail.path in grown:
                 tail.dirty = True
 
-    def _run_due(self, now: float) -> None:
+    def _run_due(self, now: float, deadline: float) -> None:
         """A run for each file written to since its last run began (none while one runs:
-        the next starts when it ends), and for each failed run whose backoff is over."""
+        the next starts when it ends, and none sooner than DRAIN_EVERY_S after it began,
+        unless the caller's `deadline` comes first), and for each failed run whose
+        backoff is over."""
         for tail in self._tails.values():
             if tail.proc is not None or tail.gone or tail.buf:
                 # Running, or what it printed is still to be handed out: the next run
@@ -459,6 +467,8 @@ class JournalctlFollower(ClosedOnExit):
                     continue
             elif not tail.dirty:
                 continue
+            elif now < tail.ran_at + DRAIN_EVERY_S < deadline:
+                continue  # a run per write would cost more than the entries it brings
             failed = tail.run()
             if failed:
                 tail.restart_at = now + tail.backoff
