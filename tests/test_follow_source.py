@@ -502,3 +502,38 @@ def test_a_follow_of_journal_files_asks_the_triage_as_a_replay_of_them_does(
     assert signed(got[True]) == signed(ours)
     glanced = sum(isinstance(i, Glance) for i in got[True])
     assert glanced >= 150, glanced  # not vacuous: the noise was not read in full
+
+
+def test_journalctl_runs_on_a_growing_file_at_most_every_50_ms(tmp_path: Path) -> None:
+    """A journalctl run per write of journal-remote costs more than the entries it brings:
+    while a file keeps growing, its next run waits DRAIN_EVERY_S after the last one began,
+    unless the caller cannot wait that long (a poll of the backlog with no timeout). The
+    times are handed to `_run_due` as the poll would; the run and the file are real."""
+    from logwatch.sources.live import DRAIN_EVERY_S
+
+    with LiveJournal(tmp_path) as live:
+        live.write(_export(0))
+        source = JournalctlFollower(UNITS, directory=tmp_path)
+        source.start(since_us=0)
+        assert _rounds(collect(source, 1)) == [0]
+        (tail,) = source._tails.values()
+
+        def run_ended() -> None:
+            deadline = time.monotonic() + 30
+            while tail.proc is not None or tail.buf:
+                assert time.monotonic() < deadline, "the journalctl run did not end"
+                assert source.poll(0.05) == []  # nothing new in the file
+
+        run_ended()
+        began = 1000.0
+        tail.dirty, tail.ran_at = True, began  # the file grew again, just after a run
+        source._run_due(began + 0.01, deadline=began + 0.25)
+        assert tail.proc is None  # too soon, and the poll could wait
+        source._run_due(began + 0.01, deadline=began + 0.01)
+        assert tail.proc is not None  # too soon, but the caller cannot wait
+        run_ended()
+        tail.dirty, tail.ran_at = True, began
+        source._run_due(began + DRAIN_EVERY_S, deadline=began + 0.25)
+        assert tail.proc is not None  # due
+        run_ended()
+        source.close()

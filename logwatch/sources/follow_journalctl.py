@@ -430,8 +430,8 @@ class JournalctlFollower(ClosedOnExit):
             for tail in self._tails.values():
                 if tail.restart_at is not None:
                     wake = min(wake, tail.restart_at)
-                elif tail.dirty and tail.proc is None:
-                    wake = min(wake, tail.ran_at + DRAIN_EVERY_S)
+                elif tail.dirty and tail.proc is None and not tail.buf and not tail.gone:
+                    wake = min(wake, tail.ran_at + DRAIN_EVERY_S)  # held by _run_due
             for fd, _ in poller.poll(max(0, int((wake - now) * 1000) + 1)):
                 if fd == watch:
                     self._changed()
