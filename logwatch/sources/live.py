@@ -22,10 +22,11 @@ MAX_BATCH = 5000
 clock and keeps memory bounded; the next poll goes on without waiting."""
 
 DRAIN_EVERY_S = 0.05
-"""While entries trickle in, a follow of journal files drains them at most this often: a
-wake-up costs more (file headers checked, the engine stepped) than the few entries one
-write brings, and a journal written thousands of times a second would wake a follow for
-each. An entry waits at most this much longer; after a quiet spell, none waits at all."""
+"""While entries trickle in, a follow of journal files drains them at most this often (and
+`--journalctl` runs journalctl on a file at most this often): a wake-up costs more (file
+headers checked, the engine stepped; a process started) than the few entries one write
+brings, and a journal written thousands of times a second would wake a follow for each.
+An entry waits at most this much longer; after a quiet spell, none waits at all."""
 
 PERMISSION_HINT = "run as root or add your user to the systemd-journal group"
 _LOCAL_DIRS = (Path("/run/log/journal"), Path("/var/log/journal"))
@@ -106,7 +107,7 @@ class Pace:
 
 def triaged(items: Sequence[RawItem], triage: Triage | None) -> list[RawItem]:
     """`items` (a source's whole entries) as `triage` says: for the live sources that
-    cannot ask it before reading an entry (journalctl's JSON, a pipe)."""
+    cannot ask it before reading an entry (a pipe: `follow -`)."""
     return list(items) if triage is None else triage.batch(items)
 
 
