@@ -48,6 +48,7 @@ from logwatch.sources.live import (
     local_roots,
     lookback_start,
     lost_note,
+    time_of,
     unit_matches,
 )
 from logwatch.sources.losses import Losses
@@ -310,7 +311,7 @@ class JournalFollower(ClosedOnExit):
                 files.finish(tail)
         if len(pending) > 1:
             # Files read one after another: merge them into time order.
-            out.sort(key=_time_of)
+            out.sort(key=time_of)
         return out
 
     def _count_gap(self, gap: Gap | None, path: Path) -> None:
@@ -399,7 +400,3 @@ def _raise_open_files_limit() -> None:
     if soft != hard:
         with contextlib.suppress(OSError, ValueError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def _time_of(item: RawItem) -> int:
-    return 0 if isinstance(item, Unreadable) else (item.time_us or 0)

@@ -53,6 +53,7 @@ from logwatch.sources.live import (
     lookback_start,
     lost_note,
     seqnum_id,
+    time_of,
 )
 from logwatch.sources.stream import MAX_LINE, sample_text
 from logwatch.times import at_epoch
@@ -482,7 +483,7 @@ class JournalctlFollower(ClosedOnExit):
             tail.take_lines(out, self._units, self._max_batch, read)
         if len(self._tails) > 1 and out:
             # Files read one after another: merged into time order.
-            out.sort(key=_time_of)
+            out.sort(key=time_of)
         return out
 
     def _forget_gone(self) -> None:
@@ -515,13 +516,8 @@ def _last_cursor(command: list[str], path: Path, position: Sequence[str] = ()) -
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
         return None
-    for line in done.stdout.splitlines():
-        try:
-            cursor = json.loads(line).get("__CURSOR")
-        except (ValueError, AttributeError):
-            continue
-        return cursor if isinstance(cursor, str) else None
-    return None
+    # --lines=1: one line, or none.
+    return next((c for c in map(cursor_of, done.stdout.splitlines()) if c is not None), None)
 
 
 def _since(at_us: int) -> str:
@@ -541,10 +537,6 @@ def _unit_of(line: bytes) -> str | None:
     except ValueError:
         return None
     return unit if isinstance(unit, str) else None
-
-
-def _time_of(item: RawItem) -> int:
-    return 0 if isinstance(item, Unreadable) else (item.time_us or 0)
 
 
 def _status(code: int) -> str:

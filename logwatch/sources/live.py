@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from logwatch.errors import InputError
-from logwatch.records import UNIT, RawItem
+from logwatch.records import UNIT, RawItem, Unreadable
 from logwatch.times import wall_clock_us
 from logwatch.triage import Triage
 
@@ -103,6 +103,12 @@ class Pace:
             self._due = 0.0
         elif count:
             self._due = time.monotonic() + DRAIN_EVERY_S
+
+
+def time_of(item: RawItem) -> int:
+    """The time an item is sorted by when a batch from several files is merged (what
+    could not be read has none: it goes first)."""
+    return 0 if isinstance(item, Unreadable) else (item.time_us or 0)
 
 
 def triaged(items: Sequence[RawItem], triage: Triage | None) -> list[RawItem]:
