@@ -94,6 +94,11 @@ def window_start(ds: Dataset) -> str:
     return format_time(window_start_us(ds))
 
 
+def window_back(ds: Dataset) -> str:
+    """The `--since` of the window case counted back from the capture's last entry."""
+    return f"-{float(ds.manifest['plan']['duration_s']) * WINDOW:.0f}s"
+
+
 def _journalctl_since(ds: Dataset, work: Path) -> list[str]:
     # journalctl takes `@` and seconds since the epoch (whole ones in systemd 252).
     return [f"--since=@{window_start_us(ds) // US}", *_journalctl("cat")(ds, work)]
@@ -249,6 +254,14 @@ READERS = (
         f"logwatch replay journal/ --since (its last {WINDOW:.0%})",
         "logwatch",
         lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--since", window_start(ds)],
+        check=_window_check,
+        mixes=("events", "collector"),
+    ),
+    Reader(
+        "lw-journal-last",
+        f"logwatch replay journal/ --since -S (its last {WINDOW:.0%}, counted back from its end)",
+        "logwatch",
+        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--since", window_back(ds)],
         check=_window_check,
         mixes=("events", "collector"),
     ),

@@ -166,6 +166,7 @@ def _selection_targets(rows: dict[str, Row], mix: str) -> list[Target]:
     whole = rows.get("lw-journal")
     for name, window in (
         ("lw-journal-since", "--since the last"),
+        ("lw-journal-last", "--since -S, the last"),
         ("lw-journal-until", "--until the first"),
     ):
         part = rows.get(name)

@@ -318,3 +318,38 @@ def test_capture_end_glancing_at_lines_is_the_end_read_in_full(capture: str) -> 
             whole = record.time_us if whole is None else max(whole, record.time_us)
     assert whole is not None
     assert ReplayPlan(reading, [path], None).capture_end() == whole
+
+
+def walked_end(path: Path) -> int:
+    """The latest time of any entry of the capture at `path`, every entry read."""
+    from logwatch.sources import open_inputs
+
+    return max(i.time_us for i in open_inputs([str(path)]) if isinstance(i, Entry))
+
+
+@pytest.mark.parametrize("layout", ["a file per host", "one file as entries came"])
+def test_capture_end_of_journal_files_is_read_from_their_index(
+    captures: Captures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    # A relative --since counts back from the capture's last entry: of journal files the
+    # index tells it, each host's last entry looked up, without reading any entry. With a
+    # client 30 s ahead its last entry is the latest, wherever the file holds it (in one
+    # file written as entries came, among the others' last ones).
+    lines = ahead_and_behind()
+    if layout == "a file per host":
+        path = captures.journal(lines, "full-ansi")
+    else:
+        path = one_file(tmp_path / "one", lines)  # in the order written
+    reading = build_reading(instances=(), pattern_dirs_opt=(), config_path=None)
+    plan = ReplayPlan(reading, [str(path)], None)
+    opened = []
+    monkeypatch.setattr(
+        logwatch.run.replay_plan, "open_inputs", lambda *a, **k: opened.append(a) or iter(())
+    )
+    end = plan.capture_end()
+    assert opened == []  # not read
+    assert end == walked_end(path)
+    assert end == max(x.time_us for x in lines if x.host == "client3")
+    monkeypatch.setattr(logwatch.sources.journal, "HOSTS_LOOKED_UP", 3)
+    assert plan.capture_end() is None  # too many hosts: read instead (nothing, here)
+    assert len(opened) == 1

@@ -15,7 +15,7 @@ from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.prefilter import round_numbers
 from logwatch.records import Entry, Glance, Passing, Record, Unreadable
-from logwatch.sources import open_inputs
+from logwatch.sources import indexed_end_us, open_inputs
 from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
@@ -35,8 +35,8 @@ Opener = Callable[[Triage], Items]
 class ReplayPlan:
     """How a replay reads its inputs (docs/clock.md):
 
-    1. `capture_end()`, only when --since/--until count back from the capture's end: a
-       first pass for the time of the last entry;
+    1. `capture_end()`, only when --since/--until count back from the capture's end: the
+       time of the last entry, from journal files' index, else from a first pass;
     2. `first_look()`: each host's clock offset, from the round numbers the hosts share
        (not for stdin, which can be read once);
     3. `steps()`: the main read, with the entries of skewed hosts read once more on their
@@ -87,7 +87,12 @@ class ReplayPlan:
     def capture_end(self) -> int | None:
         """The time of the capture's last entry as the replay will see it (decoded: a
         coarse capture time gives way to the tracing timestamp). Lines no pattern can
-        claim are only glanced at: their time is the same, read either way."""
+        claim are only glanced at: their time is the same, read either way. Journal files
+        on disk are not read at all: their index tells (indexed_end_us)."""
+        if self._opener is None:
+            end = indexed_end_us(self.inputs, self.fmt)
+            if end is not None:
+                return end
         reading = self.reading
         decoder = reading.new_decoder()
         last = None

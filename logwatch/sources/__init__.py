@@ -10,13 +10,21 @@ from logwatch.errors import UsageError
 from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources.detect import FORMATS, Source, open_source, sniff
 from logwatch.sources.export import read_export
-from logwatch.sources.journal import open_journal, read_journal_stream
+from logwatch.sources.journal import journal_end_us, open_journal, read_journal_stream
 from logwatch.sources.json_capture import read_json
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.sources.text_capture import FAMILY, read_cat, read_text
 from logwatch.triage import Triage
 
-__all__ = ["FORMATS", "Source", "open_inputs", "open_source", "read_source", "sniff"]
+__all__ = [
+    "FORMATS",
+    "Source",
+    "indexed_end_us",
+    "open_inputs",
+    "open_source",
+    "read_source",
+    "sniff",
+]
 
 
 def read_source(
@@ -124,3 +132,22 @@ def open_inputs(
     if len(streams) == 1:
         return streams[0]
     return _merged(streams)
+
+
+def indexed_end_us(paths: Sequence[str], fmt: str | None = None) -> int | None:
+    """The stamp of the latest entry of the inputs at `paths` when every one is journal
+    files on disk, whose index tells it without a read (journal_end_us); None otherwise,
+    or when the index cannot tell: then only reading the inputs finds it."""
+    if "-" in paths or fmt not in (None, "journal"):
+        return None
+    ends = []
+    for path in paths:
+        source = open_source(path, fmt)
+        source.close()
+        if not source.files:
+            return None  # a compressed journal, or another format: read as a stream
+        end = journal_end_us(source.files)
+        if end is None:
+            return None
+        ends.append(end)
+    return max(ends, default=None)
