@@ -28,7 +28,7 @@ from logwatch.commands.common import build_reading, rule_settings
 from logwatch.engine.first_look import FirstLook
 from logwatch.engine.host_offsets import ROUND_LINES
 from logwatch.pipeline import Step, Tally
-from logwatch.records import Entry
+from logwatch.records import Entry, Glance
 from logwatch.run.replay_plan import ReplayPlan
 from logwatch.simulate import LogLine, Scenario, export_bytes
 from logwatch.simulate.lines import DEFAULT_START_US
@@ -353,3 +353,52 @@ def test_capture_end_of_journal_files_is_read_from_their_index(
     monkeypatch.setattr(logwatch.sources.journal, "HOSTS_LOOKED_UP", 3)
     assert plan.capture_end() is None  # too many hosts: read instead (nothing, here)
     assert len(opened) == 1
+
+
+def first_looked(path: Path, instances: Sequence[str], since: str | None) -> tuple[Any, Any]:
+    """(what the first look of `path` found, the instances it says the capture holds)."""
+    reading = build_reading(instances=instances, pattern_dirs_opt=(), config_path=None, since=since)
+    plan = ReplayPlan(reading, [str(path)], None)
+    found = plan.first_look(rule_settings(reading, "2s", None, None).clock_tolerance_us)
+    return found, plan.instances_held
+
+
+@pytest.mark.parametrize("layout", ["a file per host", "one file as entries came"])
+@pytest.mark.parametrize("since", [None, "its last 40 s"])
+def test_a_named_instances_first_look_asks_the_index_what_the_others_lines_would_say(
+    captures: Captures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str,
+    since: str | None,
+) -> None:  # fmt: skip
+    # With -i, the look reads the named instance's lines only, through journal matches:
+    # when each host wrote (the span the other instances' entries move the clock in) and
+    # which instances the capture holds are asked of the journal's index. It finds what
+    # a look glancing at every other instance's line finds, a server a minute behind
+    # included.
+    lines = behind(collected(), "srv2", 60)
+    if layout == "a file per host":
+        path = captures.journal(lines, "full")
+    else:
+        path = one_file(tmp_path / "one", lines)
+    since_at = None if since is None else format_time(max(x.time_us for x in lines) - 40 * US)
+    glanced: list[str | None] = []
+    opened = logwatch.run.replay_plan.open_inputs
+
+    def watching(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for item in opened(*args, **kwargs):
+            if isinstance(item, Glance):
+                glanced.append(item.unit)
+            yield item
+
+    monkeypatch.setattr(logwatch.run.replay_plan, "open_inputs", watching)
+    indexed = first_looked(path, ["beta-mainnet"], since_at)
+    assert glanced and all(u is not None and "@beta-mainnet." in u for u in glanced)
+    glanced.clear()
+    monkeypatch.setattr(logwatch.run.replay_plan, "journal_index", lambda *_: None)
+    walked = first_looked(path, ["beta-mainnet"], since_at)
+    assert any(u is not None and "@beta-mainnet." not in u for u in glanced)
+    assert indexed == walked
+    offsets, held = indexed
+    assert held == set(INSTANCES)
+    assert offsets.span is not None
+    # In the last 40 s the server a minute behind writes nothing stamped in the window.
+    assert offsets.skewed_hosts() == (set() if since else {"srv2"})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from logwatch.engine.host_offsets import (
     AGREEING,
@@ -37,6 +37,8 @@ against (the aggregator's against the leader's, each one round)."""
 MAX_HOSTS = 100_000
 
 _Key = tuple[str, int]
+SpansOf = Callable[[list[str]], Mapping[str, tuple[int, int]] | None]
+"""spans_of(hosts): each host's first and last stamps (None, or a host left out: not told)."""
 
 
 class _Sampled:
@@ -118,7 +120,10 @@ class FirstLook:
         stride = max(self._stride, h.stride)
         return stride == 1 or any(n % stride == 0 for n in numbers)
 
-    def result(self) -> CaptureOffsets:
+    def result(self, spans_of: SpansOf | None = None) -> CaptureOffsets:
+        """The offsets found. spans_of(hosts): the first and last stamps of each of the
+        `hosts` tied to the rounds, where the look was not shown every entry of theirs
+        (an index tells them); each widens what the look saw of that host."""
         stride = self._stride
         lines: dict[tuple[_Key, str], dict[str, int]] = defaultdict(dict)
         for name, h in self._hosts.items():
@@ -159,11 +164,14 @@ class FirstLook:
             {n: segs for n, segs in segments.items() if any(s.offset_us for s in segs)}
         )
         # Where the hosts tied to the rounds begin and end, at their corrected times.
+        told = {} if spans_of is None else spans_of(list(segments)) or {}
         starts, ends = [], []
         for name in segments:
             h = self._hosts[name]
-            starts.append(h.first_us - found.offset(name, h.first_us))
-            ends.append(h.last_us - found.offset(name, h.last_us))
+            first, last = told.get(name, (h.first_us, h.last_us))
+            first, last = min(first, h.first_us), max(last, h.last_us)
+            starts.append(first - found.offset(name, first))
+            ends.append(last - found.offset(name, last))
         return found._replace(
             span=(min(starts), max(ends)) if starts else None, tied=frozenset(segments)
         )

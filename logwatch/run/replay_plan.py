@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable, Iterator, Sequence
 
 from logwatch.commands.common import Reading
-from logwatch.engine.first_look import FirstLook
+from logwatch.engine.first_look import FirstLook, SpansOf
 from logwatch.engine.host_offsets import ROUND_LINES
 from logwatch.engine.hostclock import CaptureOffsets
 from logwatch.events import Event
@@ -15,7 +16,7 @@ from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.prefilter import round_numbers
 from logwatch.records import Entry, Glance, Passing, Record, Unreadable
-from logwatch.sources import indexed_end_us, open_inputs
+from logwatch.sources import JournalIndex, journal_index, open_inputs
 from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
@@ -84,15 +85,19 @@ class ReplayPlan:
         end = None if until is None else until + spread_us + UNTIL_MARGIN_US
         return open_inputs(self.inputs, self.fmt, triage=triage, since_us=since, until_us=end)
 
+    def _index(self) -> JournalIndex | None:
+        """The inputs' journal index, when they are journal files opened by path."""
+        return None if self._opener is not None else journal_index(self.inputs, self.fmt)
+
     def capture_end(self) -> int | None:
         """The time of the capture's last entry as the replay will see it (decoded: a
         coarse capture time gives way to the tracing timestamp). Lines no pattern can
         claim are only glanced at: their time is the same, read either way. Journal files
-        on disk are not read at all: their index tells (indexed_end_us)."""
-        if self._opener is None:
-            end = indexed_end_us(self.inputs, self.fmt)
-            if end is not None:
-                return end
+        on disk are not read at all: their index tells (JournalIndex.end_us)."""
+        index = self._index()
+        end = None if index is None else index.end_us()
+        if end is not None:
+            return end
         reading = self.reading
         decoder = reading.new_decoder()
         last = None
@@ -115,8 +120,9 @@ class ReplayPlan:
         range: the round lines of the selected instances measure the clocks; every
         instance's lines say which hosts write when (instances share hosts: the span of
         the hosts tied to the rounds covers the others' entries on them too) and which
-        instances the capture holds. In journal files, the lines of instances not
-        selected are only glanced at (unit, host, time), never read in full."""
+        instances the capture holds. Of journal files, with instances named, these two
+        are asked of the index, and the other instances' lines are passed by their unit;
+        in other captures they are only glanced at (unit, host, time)."""
         reading = self.reading
         look = FirstLook(tolerance_us)
         selection = reading.selection
@@ -128,8 +134,22 @@ class ReplayPlan:
         named = selection.instances or None
         selected = None if named is None else reading.writers
         thins = _LookThins(look) if _rounds_from_fields(reading.patterns) else None
-        items = self._open(Triage(writers, matcher.screen(), selected, thins=thins))
         held = self.instances_held
+        since, until = selection.since_us, selection.until_us
+        index = None if named is None else self._index()
+        units = None if index is None else index.units(writers, since, until)
+        spans_of: SpansOf | None = None
+        if index is not None and units is not None:
+            # Journal files: what the other instances' lines would say (which instances
+            # the capture holds, and when each host writes) is asked of the index, and
+            # only the named instances' lines are read, through journal matches.
+            template = UnitTemplate(reading.config.unit_template)
+            held.update(w[1] for w in map(template.parse, units[:INSTANCES_KEPT]) if w)
+            triage = Triage(reading.writers, matcher.screen(), thins=thins)
+            spans_of = functools.partial(index.spans, writers, since_us=since, until_us=until)
+        else:
+            triage = Triage(writers, matcher.screen(), selected, thins=thins)
+        items = self._open(triage)
         unnamed = _UnnamedRounds()
         for step in read_steps(
             items, reading.new_decoder(), _only(matcher, named), everyone, Tally()
@@ -144,7 +164,7 @@ class ReplayPlan:
                 number = None if event is None else event.fields.get("round")
                 look.see(record.host, record.instance, record.role, record.time_us, name, number)
         self.mixed = unnamed.mixed()
-        return look.result()
+        return look.result(spans_of)
 
     def steps(
         self, tally: Tally, offsets: CaptureOffsets | None = None, *, screened: bool = True

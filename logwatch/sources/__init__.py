@@ -10,7 +10,7 @@ from logwatch.errors import UsageError
 from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources.detect import FORMATS, Source, open_source, sniff
 from logwatch.sources.export import read_export
-from logwatch.sources.journal import journal_end_us, open_journal, read_journal_stream
+from logwatch.sources.journal import JournalIndex, open_journal, read_journal_stream
 from logwatch.sources.json_capture import read_json
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.sources.text_capture import FAMILY, read_cat, read_text
@@ -18,8 +18,9 @@ from logwatch.triage import Triage
 
 __all__ = [
     "FORMATS",
+    "JournalIndex",
     "Source",
-    "indexed_end_us",
+    "journal_index",
     "open_inputs",
     "open_source",
     "read_source",
@@ -134,20 +135,17 @@ def open_inputs(
     return _merged(streams)
 
 
-def indexed_end_us(paths: Sequence[str], fmt: str | None = None) -> int | None:
-    """The stamp of the latest entry of the inputs at `paths` when every one is journal
-    files on disk, whose index tells it without a read (journal_end_us); None otherwise,
-    or when the index cannot tell: then only reading the inputs finds it."""
+def journal_index(paths: Sequence[str], fmt: str | None = None) -> JournalIndex | None:
+    """The index of the inputs at `paths` when every one is journal files on disk (what it
+    tells costs no read of the entries); None otherwise (stdin, a compressed journal,
+    another format)."""
     if "-" in paths or fmt not in (None, "journal"):
         return None
-    ends = []
+    files: list[str] = []
     for path in paths:
         source = open_source(path, fmt)
         source.close()
         if not source.files:
-            return None  # a compressed journal, or another format: read as a stream
-        end = journal_end_us(source.files)
-        if end is None:
             return None
-        ends.append(end)
-    return max(ends, default=None)
+        files.extend(source.files)
+    return JournalIndex(files)
