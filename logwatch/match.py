@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING
@@ -153,10 +153,11 @@ class Matcher:
                 return event
         return None
 
-    def screen(self) -> Screen:
-        """The prefilter on raw messages that goes with these patterns: what it rejects,
-        `match` would never claim (sources use it to skip reading such entries)."""
-        return Screen(c.literal for c in self._compiled)
+    def screen(self, names: Collection[str] | None = None) -> Screen:
+        """The prefilter on raw messages that goes with these patterns (those `names`d;
+        None: all): what it rejects, they would never claim (sources use it to skip
+        reading such entries)."""
+        return Screen(c.literal for c in self._compiled if names is None or c.name in names)
 
     def explain(self, record: Record) -> Verdict:
         """Try every pattern on `record`, without the prefilter and without counting, and say

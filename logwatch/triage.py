@@ -69,9 +69,21 @@ class Triage:
     entries show that under a quarter are rejected (nearly every zipnet line is claimed:
     asking costs more than it spares). A follow's does not: what its first entries show
     need not hold for days. Nor does a first look's, which thins.
+    glances: False when who wrote a line not to be decoded, and when, need not be told
+    (the first look of journal files asks their index): a journal reader then hands it
+    on as a Passing, without looking its host up.
     """
 
-    __slots__ = ("_rejected", "_settles", "_tried", "screen", "selected", "thins", "writers")
+    __slots__ = (
+        "_rejected",
+        "_settles",
+        "_tried",
+        "glances",
+        "screen",
+        "selected",
+        "thins",
+        "writers",
+    )
 
     def __init__(
         self,
@@ -81,8 +93,10 @@ class Triage:
         *,
         thins: Thins | None = None,
         settles: bool = True,
+        glances: bool = True,
     ) -> None:
         self.writers = writers
+        self.glances = glances
         self.screen = screen if screen is not None and screen.active else None
         self.thins = thins
         self.selected = selected

@@ -365,14 +365,20 @@ def first_looked(path: Path, instances: Sequence[str], since: str | None) -> tup
 
 @pytest.mark.parametrize("layout", ["a file per host", "one file as entries came"])
 @pytest.mark.parametrize("since", [None, "its last 40 s"])
-def test_a_named_instances_first_look_asks_the_index_what_the_others_lines_would_say(
-    captures: Captures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str,
+@pytest.mark.parametrize("named", [(), ("beta-mainnet",)])
+def test_the_first_look_of_journal_files_asks_their_index_what_other_lines_would_say(
+    captures: Captures,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    layout: str,
     since: str | None,
-) -> None:  # fmt: skip
-    # With -i, the look reads the named instance's lines only, through journal matches:
-    # when each host wrote (the span the other instances' entries move the clock in) and
-    # which instances the capture holds are asked of the journal's index. It finds what
-    # a look glancing at every other instance's line finds, a server a minute behind
+    named: tuple[str, ...],
+) -> None:
+    # Of journal files, the look reads the round lines of the instances it measures
+    # (the named ones through journal matches): which instances the capture holds and
+    # each host's first and last entry (the span other entries move the clock in) are
+    # asked of the index, and every other line passes by, its writer never looked up.
+    # It finds what a look glancing at every line finds, a server a minute behind
     # included.
     lines = behind(collected(), "srv2", 60)
     if layout == "a file per host":
@@ -380,22 +386,26 @@ def test_a_named_instances_first_look_asks_the_index_what_the_others_lines_would
     else:
         path = one_file(tmp_path / "one", lines)
     since_at = None if since is None else format_time(max(x.time_us for x in lines) - 40 * US)
-    glanced: list[str | None] = []
+    told: list[Any] = []
     opened = logwatch.run.replay_plan.open_inputs
 
     def watching(*args: Any, **kwargs: Any) -> Iterator[Any]:
         for item in opened(*args, **kwargs):
-            if isinstance(item, Glance):
-                glanced.append(item.unit)
+            told.append(item)
             yield item
 
     monkeypatch.setattr(logwatch.run.replay_plan, "open_inputs", watching)
-    indexed = first_looked(path, ["beta-mainnet"], since_at)
-    assert glanced and all(u is not None and "@beta-mainnet." in u for u in glanced)
-    glanced.clear()
+    indexed = first_looked(path, named, since_at)
+    assert not any(isinstance(i, Glance) for i in told)
+    read = [i for i in told if isinstance(i, Entry)]
+    assert read and all(i.fields["MESSAGE"] for i in read)
+    if named:
+        assert all("@beta-mainnet." in i.fields["_SYSTEMD_UNIT"] for i in read)
+    told.clear()
     monkeypatch.setattr(logwatch.run.replay_plan, "journal_index", lambda *_: None)
-    walked = first_looked(path, ["beta-mainnet"], since_at)
-    assert any(u is not None and "@beta-mainnet." not in u for u in glanced)
+    walked = first_looked(path, named, since_at)
+    assert any(isinstance(i, Glance) for i in told)
+    assert sum(isinstance(i, Entry) for i in told) >= len(read)
     assert indexed == walked
     offsets, held = indexed
     assert held == set(INSTANCES)

@@ -85,6 +85,26 @@ def test_every_source_triaged_reads_as_decoding_every_entry(
     assert list(Triage().stream(whole)) == whole
 
 
+@pytest.mark.parametrize("selected", [None, [INSTANCE]], ids=["all", "one-instance"])
+def test_a_triage_that_needs_no_glance_has_journal_files_pass_those_entries_by(
+    captures: Captures, selected: list[str] | None
+) -> None:
+    # The first look of journal files asks their index who wrote when: what the triage
+    # would glance at comes as a Passing at the same time, its host never looked up.
+    path = str(captures.make(list(two_instances()), "full-ansi", "journal"))
+    glancing = list(open_inputs([path], triage=triage(selected)))
+    quiet = triage(selected)
+    quiet.glances = False
+    passing = list(open_inputs([path], triage=quiet))
+    assert sum(isinstance(i, Glance) for i in glancing) >= 150
+    assert len(passing) == len(glancing)
+    for g, p in zip(glancing, passing, strict=True):
+        if isinstance(g, Glance):
+            assert p == Passing(g.time_us)
+        else:
+            assert p == g
+
+
 def test_a_settling_triage_stops_screening_where_it_rejects_little(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

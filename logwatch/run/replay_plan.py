@@ -120,9 +120,9 @@ class ReplayPlan:
         range: the round lines of the selected instances measure the clocks; every
         instance's lines say which hosts write when (instances share hosts: the span of
         the hosts tied to the rounds covers the others' entries on them too) and which
-        instances the capture holds. Of journal files, with instances named, these two
-        are asked of the index, and the other instances' lines are passed by their unit;
-        in other captures they are only glanced at (unit, host, time)."""
+        instances the capture holds. Of journal files these two are asked of the index,
+        and only round lines are read (the named instances', through journal matches);
+        in other captures the other lines are only glanced at (unit, host, time)."""
         reading = self.reading
         look = FirstLook(tolerance_us)
         selection = reading.selection
@@ -136,16 +136,22 @@ class ReplayPlan:
         thins = _LookThins(look) if _rounds_from_fields(reading.patterns) else None
         held = self.instances_held
         since, until = selection.since_us, selection.until_us
-        index = None if named is None else self._index()
+        index = self._index()
         units = None if index is None else index.units(writers, since, until)
         spans_of: SpansOf | None = None
         if index is not None and units is not None:
-            # Journal files: what the other instances' lines would say (which instances
-            # the capture holds, and when each host writes) is asked of the index, and
-            # only the named instances' lines are read, through journal matches.
+            # Journal files: which instances the capture holds and when each host writes
+            # are asked of the index, so the look reads the round lines of the named
+            # instances only (through journal matches on their units); every other line
+            # passes by, its writer unread.
             template = UnitTemplate(reading.config.unit_template)
             held.update(w[1] for w in map(template.parse, units[:INSTANCES_KEPT]) if w)
-            triage = Triage(reading.writers, matcher.screen(), thins=thins)
+            triage = Triage(
+                writers if named is None else reading.writers,
+                matcher.screen(ROUND_LINES),
+                thins=thins,
+                glances=False,
+            )
             spans_of = functools.partial(index.spans, writers, since_us=since, until_us=until)
         else:
             triage = Triage(writers, matcher.screen(), selected, thins=thins)

@@ -381,9 +381,9 @@ class TriagedRead:
                 return Unreadable(self.origin, "unreadable journal entry", str(exc))
             else:
                 if not selected.raw_unit(unit):
-                    glance = self._glance(reader._get, time_us, unit)
-                    if glance is not None:
-                        return glance
+                    passed = self._passed(reader._get, time_us, unit)
+                    if passed is not None:
+                        return passed
         if triage.screen is None and triage.thins is None:
             return _entry(reader, time_us, self.origin)
         get = reader._get
@@ -399,9 +399,9 @@ class TriagedRead:
             return Unreadable(self.origin, "unreadable journal entry", str(exc))
         text = triage.candidate(message.decode("utf-8", "replace"))
         if text is None:
-            glance = self._glance(get, time_us, unit)
-            if glance is not None:
-                return glance
+            passed = self._passed(get, time_us, unit)
+            if passed is not None:
+                return passed
         elif triage.thins is not None:
             try:
                 stdout = get(TRANSPORT) == b"stdout"
@@ -410,13 +410,16 @@ class TriagedRead:
             if stdout:
                 glance = self._glance(get, time_us, unit)
                 if glance is not None and triage.thinned(text, glance.host):
-                    return glance
+                    return glance if triage.glances else _new(Passing, (time_us,))
             else:
                 # Only the whole entry tells whether it holds a rendering.
                 entry = _entry(reader, time_us, self.origin)
-                if entry.__class__ is Entry:
-                    return triage.entry(entry)
-                return entry
+                if entry.__class__ is not Entry:
+                    return entry
+                told = triage.entry(entry)
+                if told.__class__ is Glance and not triage.glances:
+                    return _new(Passing, (time_us,))
+                return told
         return _entry(reader, time_us, self.origin)
 
     def told(self, reader: Any, time_us: int) -> Entry | Glance | Unreadable | Passing:
@@ -435,6 +438,14 @@ class TriagedRead:
             return _new(Passing, (time_us,))
         # The unit travels on: the screen's glance needs it too.
         return self(reader, time_us, unit)
+
+    def _passed(self, get: Any, time_us: int, unit: bytes) -> Glance | Passing | None:
+        """An entry of `unit` not to be decoded: its Glance, or a Passing (its time only)
+        when the triage need not be told who wrote it; None for an empty unit, left to
+        decode."""
+        if self.triage.glances:
+            return self._glance(get, time_us, unit)
+        return _new(Passing, (time_us,)) if unit else None
 
     def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
         """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
