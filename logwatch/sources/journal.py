@@ -356,14 +356,13 @@ class TriagedRead:
     of its unit, MESSAGE and host, before any other field is read. Shared by the replay
     of journal files and the follow of them (sources/follow.py)."""
 
-    __slots__ = ("_hosts", "_units", "origin", "triage")
+    __slots__ = ("_names", "origin", "triage")
 
     def __init__(self, origin: str, triage: Triage) -> None:
         self.origin = origin
         self.triage = triage
-        # A journal holds few units (and hosts): each one's bytes are decoded once.
-        self._units: dict[bytes, str] = {}
-        self._hosts: dict[bytes, str] = {}
+        # A journal holds few units and hosts: each one's bytes are decoded once.
+        self._names: dict[bytes, str] = {}
 
     def __call__(
         self, reader: Any, time_us: int, unit: bytes | None = None
@@ -422,6 +421,15 @@ class TriagedRead:
                 return told
         return _entry(reader, time_us, self.origin)
 
+    def _name(self, value: bytes) -> str:
+        """`value` (a unit or a host: a journal holds few) as text, each decoded once."""
+        name = self._names.get(value)
+        if name is None:
+            if len(self._names) >= _UNITS_KEPT:
+                self._names.clear()
+            name = self._names[value] = value.decode("utf-8", "replace")
+        return name
+
     def told(self, reader: Any, time_us: int) -> Entry | Glance | Unreadable | Passing:
         """The entry `reader` stands at, told apart by its unit first (one lookup: another
         writer's entry comes as a Passing), then as `__call__` says."""
@@ -450,22 +458,14 @@ class TriagedRead:
     def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
         """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
         empty unit, left to decode."""
-        name = self._units.get(unit)
-        if name is None:
-            if len(self._units) >= _UNITS_KEPT:
-                self._units.clear()
-            name = self._units[unit] = unit.decode("utf-8", "replace")
+        name = self._name(unit)
         if not name:
             return None
         # The host too: whose clock the time is (one lookup more).
         try:
-            host = self._hosts.get(raw_host := get(HOSTNAME))
+            host = self._name(get(HOSTNAME))
         except KeyError:
-            raw_host, host = b"", ""
-        if host is None:
-            if len(self._hosts) >= _UNITS_KEPT:
-                self._hosts.clear()
-            host = self._hosts[raw_host] = raw_host.decode("utf-8", "replace")
+            host = ""
         return _new(Glance, (time_us, True, None, name, None, host or None))
 
 
