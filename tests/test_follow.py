@@ -241,6 +241,12 @@ def test_follow_reads_entries_piped_in_and_ends_with_the_pipe(captures: Captures
     assert stall[1][0] == "resolved"
     assert objs[-1]["type"] == "summary"
     assert objs[-1]["instances"][INSTANCE]["rounds"] == 7
+    # Live only once an entry stamped about now has come, and said then, not at start.
+    said = err.decode().splitlines()
+    assert said[0].startswith("logwatch: reading piped input: live once an entry stamped")
+    (live,) = [x for x in said if x.startswith("logwatch: live from ")]
+    live_at = iso_to_us(live.removeprefix("logwatch: live from "))
+    assert live_at is not None and live_at >= start
 
 
 def test_cursor_files_are_kept_apart_by_source(tmp_path: Path) -> None:

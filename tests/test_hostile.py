@@ -47,6 +47,8 @@ RULES = ("--round-period", "2s", "--round-deadline", "1s")
 CORPUS = Path(__file__).parent / "fixtures" / "hostile"
 INSTANCE = "acme-mainnet"
 SINCE = "2026-11-25T00:00:00Z"  # follow -: show everything, however old
+PIPE_READ = "logwatch: reading piped input: "
+"""What `follow -` says once started: it reads the pipe (live later, if ever)."""
 # What must never reach a terminal raw: ESC, BEL, NUL, C1 CSI, the bidi override.
 RAW = ("\x1b", "\x07", "\x00", "\x9b", "\u202e")
 
@@ -387,8 +389,8 @@ def test_every_command_survives_every_hostile_input(runs: Runs, given: Input, na
         assert run.out == ""
         said = run.err.splitlines()
         if name.startswith("follow"):
-            # follow says when it is live (its readiness line), then what it cannot read.
-            assert said[:-1] == [] or said[0].startswith("logwatch: live from "), said
+            # follow says it reads the pipe (its readiness line), then what it cannot read.
+            assert said[:-1] == [] or said[0].startswith(PIPE_READ), said
             said = said[-1:]
         assert len(said) == 1 and said[0].startswith(f"logwatch: {path}: "), run.err
         return
@@ -830,8 +832,9 @@ def test_an_unusable_path_is_exit_2_or_unknown_and_one_line_naming_it(
 def test_unknown_bytes_piped_into_follow_are_exit_2_and_one_line(tmp_path: Path) -> None:
     run = logwatch(["follow", "-", "-o", "json"], tmp_path, stdin=str(CORPUS / "junk.bin"))
     assert (run.code, run.out) == (2, "")
-    # follow says when it is ready ("live from"), then the one line of what it cannot read.
-    said = [x for x in run.err.splitlines() if not x.startswith("logwatch: live from ")]
+    # follow says it reads the pipe (its readiness line), then the one line of what it
+    # cannot read.
+    said = [x for x in run.err.splitlines() if not x.startswith(PIPE_READ)]
     assert len(said) == 1 and said[0].startswith("logwatch: <stdin>: cannot tell the format")
 
 
@@ -1008,7 +1011,7 @@ def test_a_misbehaving_exec_command_never_holds_up_follow(
     }
     assert objs[-1]["type"] == "summary" and objs[-1]["instances"][INSTANCE]["rounds"] == 7
     assert "Traceback" not in run.err
-    lines = [x for x in run.err.splitlines() if not x.startswith("logwatch: live from ")]
+    lines = [x for x in run.err.splitlines() if not x.startswith(PIPE_READ)]
     assert all(line.startswith(f"logwatch: exec: {sys.executable}: ") for line in lines), lines
     if said:
         assert any(line.endswith(said) for line in lines), lines

@@ -245,9 +245,16 @@ class FollowRun:
             # From here on everything read from the journal is new, whatever its stamp (a
             # host behind stamps its new entries in the past).
             self._go_live(self.clock.now_us())
-        # Said once the backlog is read: from here on an entry is shown as it comes (and
-        # a script or test waiting for follow to be ready waits for this line).
-        self._note_only(f"live from {format_time(self.clock.now_us())}")
+        if self.piped:
+            # Piped input is live later, when _catch_up says so (then "live from").
+            self._note_only(
+                "reading piped input: live once an entry stamped about now comes, or once "
+                f"the pipe has been quiet for {IDLE_US // US}s"
+            )
+        else:
+            # Said once the backlog is read: from here on an entry is shown as it comes
+            # (and a script or test waiting for follow to be ready waits for this line).
+            self._note_only(f"live from {format_time(self.clock.now_us())}")
 
     def _take_last_said(self, start_us: int) -> None:
         """What the journal last said of each instance before the start (its last entry
@@ -273,6 +280,8 @@ class FollowRun:
         self.driver.tick(now_us - LATENESS_US)
         self.driver.announce_active()
         self.driver.hush_before_us = None
+        if self.piped:
+            self._note_only(f"live from {format_time(now_us)}")
 
     def _read(self, timeout_s: float) -> int:
         """Takes in what the source has (waiting up to `timeout_s` for it); the count.
