@@ -181,6 +181,18 @@ def _empty(ds: Dataset, work: Path) -> list[str]:
     return ["replay", str(empty), "--output", "json"]
 
 
+def _window_reader(name: str, what: str, flag: str, bound: Callable[[Dataset], str]) -> Reader:
+    """A replay of the journal with `flag` at `bound(dataset)` (the window cases)."""
+    return Reader(
+        name,
+        f"logwatch replay journal/ {what}",
+        "logwatch",
+        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), flag, bound(ds)],
+        check=_window_check,
+        mixes=("events", "collector"),
+    )
+
+
 READERS = (
     Reader("cat", "journalctl -o cat", "journalctl", _journalctl("cat")),
     Reader(
@@ -249,30 +261,14 @@ READERS = (
         check=_logwatch_check,
         mixes=(*NOISE, "collector"),
     ),
-    Reader(
-        "lw-journal-since",
-        f"logwatch replay journal/ --since (its last {WINDOW:.0%})",
-        "logwatch",
-        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--since", window_start(ds)],
-        check=_window_check,
-        mixes=("events", "collector"),
-    ),
-    Reader(
+    _window_reader("lw-journal-since", f"--since (its last {WINDOW:.0%})", "--since", window_start),
+    _window_reader(
         "lw-journal-last",
-        f"logwatch replay journal/ --since -S (its last {WINDOW:.0%}, counted back from its end)",
-        "logwatch",
-        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--since", window_back(ds)],
-        check=_window_check,
-        mixes=("events", "collector"),
+        f"--since -S (its last {WINDOW:.0%}, counted back from its end)",
+        "--since",
+        window_back,
     ),
-    Reader(
-        "lw-journal-until",
-        f"logwatch replay journal/ --until (its first {WINDOW:.0%})",
-        "logwatch",
-        lambda ds, work: [*_replay(lambda d: d.journal)(ds, work), "--until", window_end(ds)],
-        check=_window_check,
-        mixes=("events", "collector"),
-    ),
+    _window_reader("lw-journal-until", f"--until (its first {WINDOW:.0%})", "--until", window_end),
     Reader(
         "lw-json",
         "logwatch replay capture.json",
