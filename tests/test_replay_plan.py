@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import logwatch.run.replay_plan
 import logwatch.sources.journal
+import logwatch.sources.journal_index
 from logwatch.commands.common import build_reading, rule_settings
 from logwatch.engine.first_look import FirstLook
 from logwatch.engine.host_offsets import ROUND_LINES
@@ -350,28 +351,29 @@ def test_capture_end_of_journal_files_is_read_from_their_index(
     assert opened == []  # not read
     assert end == walked_end(path)
     assert end == max(x.time_us for x in lines if x.host == "client3")
-    monkeypatch.setattr(logwatch.sources.journal, "HOSTS_LOOKED_UP", 3)
+    monkeypatch.setattr(logwatch.sources.journal_index, "HOSTS_LOOKED_UP", 3)
     assert plan.capture_end() is None  # too many hosts: read instead (nothing, here)
     assert len(opened) == 1
 
 
-def first_looked(path: Path, instances: Sequence[str], since: str | None) -> tuple[Any, Any]:
-    """(what the first look of `path` found, the instances it says the capture holds)."""
-    reading = build_reading(instances=instances, pattern_dirs_opt=(), config_path=None, since=since)
+def first_looked(path: Path, instances: Sequence[str], window: dict[str, str]) -> tuple[Any, Any]:
+    """(what the first look of `path` found, the instances it says the capture holds);
+    `window`: since= and until= for build_reading."""
+    reading = build_reading(instances=instances, pattern_dirs_opt=(), config_path=None, **window)
     plan = ReplayPlan(reading, [str(path)], None)
     found = plan.first_look(rule_settings(reading, "2s", None, None).clock_tolerance_us)
     return found, plan.instances_held
 
 
 @pytest.mark.parametrize("layout", ["a file per host", "one file as entries came"])
-@pytest.mark.parametrize("since", [None, "its last 40 s"])
+@pytest.mark.parametrize("window", [None, "its last 40 s", "its first 40 s"])
 @pytest.mark.parametrize("named", [(), ("beta-mainnet",)])
 def test_the_first_look_of_journal_files_asks_their_index_what_other_lines_would_say(
     captures: Captures,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     layout: str,
-    since: str | None,
+    window: str | None,
     named: tuple[str, ...],
 ) -> None:
     # Of journal files, the look reads the round lines of the instances it measures
@@ -385,7 +387,12 @@ def test_the_first_look_of_journal_files_asks_their_index_what_other_lines_would
         path = captures.journal(lines, "full")
     else:
         path = one_file(tmp_path / "one", lines)
-    since_at = None if since is None else format_time(max(x.time_us for x in lines) - 40 * US)
+    bounds = {}
+    if window == "its last 40 s":
+        bounds["since"] = format_time(max(x.time_us for x in lines) - 40 * US)
+    elif window == "its first 40 s":
+        # (of the hosts in line: the server behind stamps its first entries a minute early)
+        bounds["until"] = format_time(min(x.time_us for x in lines if x.host != "srv2") + 40 * US)
     told: list[Any] = []
     opened = logwatch.run.replay_plan.open_inputs
 
@@ -395,15 +402,15 @@ def test_the_first_look_of_journal_files_asks_their_index_what_other_lines_would
             yield item
 
     monkeypatch.setattr(logwatch.run.replay_plan, "open_inputs", watching)
-    indexed = first_looked(path, named, since_at)
+    indexed = first_looked(path, named, bounds)
     assert not any(isinstance(i, Glance) for i in told)
     read = [i for i in told if isinstance(i, Entry)]
     assert read and all(i.fields["MESSAGE"] for i in read)
     if named:
         assert all("@beta-mainnet." in i.fields["_SYSTEMD_UNIT"] for i in read)
     told.clear()
-    monkeypatch.setattr(logwatch.run.replay_plan, "journal_index", lambda *_: None)
-    walked = first_looked(path, named, since_at)
+    monkeypatch.setattr(logwatch.run.replay_plan, "index_of_inputs", lambda *_: None)
+    walked = first_looked(path, named, bounds)
     assert any(isinstance(i, Glance) for i in told)
     assert sum(isinstance(i, Entry) for i in told) >= len(read)
     assert indexed == walked
@@ -411,4 +418,4 @@ def test_the_first_look_of_journal_files_asks_their_index_what_other_lines_would
     assert held == set(INSTANCES)
     assert offsets.span is not None
     # In the last 40 s the server a minute behind writes nothing stamped in the window.
-    assert offsets.skewed_hosts() == (set() if since else {"srv2"})
+    assert offsets.skewed_hosts() == (set() if window == "its last 40 s" else {"srv2"})

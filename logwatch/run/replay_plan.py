@@ -16,7 +16,7 @@ from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.prefilter import round_numbers
 from logwatch.records import Entry, Glance, Passing, Record, Unreadable
-from logwatch.sources import JournalIndex, journal_index, open_inputs
+from logwatch.sources import JournalIndex, index_of_inputs, open_inputs
 from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
@@ -87,7 +87,7 @@ class ReplayPlan:
 
     def _index(self) -> JournalIndex | None:
         """The inputs' journal index, when they are journal files opened by path."""
-        return None if self._opener is not None else journal_index(self.inputs, self.fmt)
+        return None if self._opener is not None else index_of_inputs(self.inputs, self.fmt)
 
     def capture_end(self) -> int | None:
         """The time of the capture's last entry as the replay will see it (decoded: a

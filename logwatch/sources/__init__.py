@@ -10,7 +10,8 @@ from logwatch.errors import UsageError
 from logwatch.records import Entry, Glance, Passing, Unreadable
 from logwatch.sources.detect import FORMATS, Source, open_source, sniff
 from logwatch.sources.export import read_export
-from logwatch.sources.journal import JournalIndex, open_journal, read_journal_stream
+from logwatch.sources.journal import open_journal, read_journal_stream
+from logwatch.sources.journal_index import JournalIndex
 from logwatch.sources.json_capture import read_json
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.sources.text_capture import FAMILY, read_cat, read_text
@@ -20,7 +21,7 @@ __all__ = [
     "FORMATS",
     "JournalIndex",
     "Source",
-    "journal_index",
+    "index_of_inputs",
     "open_inputs",
     "open_source",
     "read_source",
@@ -135,7 +136,7 @@ def open_inputs(
     return _merged(streams)
 
 
-def journal_index(paths: Sequence[str], fmt: str | None = None) -> JournalIndex | None:
+def index_of_inputs(paths: Sequence[str], fmt: str | None = None) -> JournalIndex | None:
     """The index of the inputs at `paths` when every one is journal files on disk (what it
     tells costs no read of the entries); None otherwise (stdin, a compressed journal,
     another format)."""

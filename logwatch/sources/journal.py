@@ -7,13 +7,12 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from logwatch.errors import InputError
 from logwatch.records import (
     HOSTNAME,
-    IDENTIFIER,
     MESSAGE,
     NO_MULTI,
     TRANSPORT,
@@ -25,6 +24,7 @@ from logwatch.records import (
 )
 from logwatch.sources.fields import KEPT_TRUSTED
 from logwatch.sources.journal_header import declared_entries, padded_copy
+from logwatch.sources.journal_index import match_writers, writers_in
 from logwatch.sources.stream import STREAM_ERRORS
 from logwatch.triage import Triage
 from logwatch.units import Writers
@@ -32,8 +32,6 @@ from logwatch.units import Writers
 # Times of entries read through the matches whose twin in the full walk is still to
 # come; only a damaged journal leaves any behind.
 _OWED_KEPT = 4096
-# A unit no journal holds: matches that select nothing.
-_NO_UNIT = "logwatch-no-unit.invalid"
 _UNITS_KEPT = 4096
 # Named tuples made for most entries are built with tuple.__new__, which skips their
 # Python-level __new__ and costs half as much (fields in order).
@@ -131,120 +129,6 @@ def open_journal(
     if entries is None:
         entries = _entries(reader, read, end)
     return itertools.chain(skipped, _counted(entries, declared, copies, cut_short, origin))
-
-
-HOSTS_LOOKED_UP = 10_000
-"""Past this many hosts, asking the index host by host costs more than reading."""
-Span = tuple[int, int]
-"""The stamps of a host's first and last entry (of a selection)."""
-
-
-class JournalIndex:
-    """What journal files' index tells without reading their entries, each host asked on
-    its own: one host's clock runs forward, so its first entry (of a time range) is its
-    earliest and its last is its latest; the hosts' clocks differ, so every host is asked.
-    Each answer is None when the index cannot tell (files sd-journal refuses; for the end,
-    more than HOSTS_LOOKED_UP hosts): the caller reads the entries instead."""
-
-    def __init__(self, files: Sequence[str]) -> None:
-        self.files = list(files)
-
-    def end_us(self) -> int | None:
-        """The stamp of the latest entry: each host's last, and the last of all (for
-        entries naming no host); None also when the files hold no entry."""
-        found = self._ask(
-            lambda reader: [{}, *({HOSTNAME: h} for h in reader.query_unique(HOSTNAME))],
-            limit=HOSTS_LOOKED_UP,
-        )
-        return max((span[1] for _, span in found or () if span is not None), default=None)
-
-    def spans(
-        self,
-        writers: Writers,
-        hosts: Iterable[str],
-        since_us: int | None = None,
-        until_us: int | None = None,
-    ) -> dict[str, Span] | None:
-        """Each host's first and last entry stamped within [since_us, until_us] (None: no
-        bound) among the entries of `writers` (their units, or for entries naming none
-        their syslog identifiers); a host with none there is left out."""
-        found = self._ask(lambda _: [{HOSTNAME: h} for h in hosts], writers, since_us, until_us)
-        if found is None:
-            return None
-        return {match[HOSTNAME]: span for match, span in found if span is not None}
-
-    def units(
-        self, writers: Writers, since_us: int | None = None, until_us: int | None = None
-    ) -> list[str] | None:
-        """The units of `writers` with an entry stamped within [since_us, until_us]."""
-        found = self._ask(
-            lambda reader: [{UNIT: u} for u in _writers_in(reader, writers)[0]],
-            None,
-            since_us,
-            until_us,
-        )
-        return None if found is None else [m[UNIT] for m, span in found if span is not None]
-
-    def _ask(
-        self,
-        lookups: Callable[[Any], list[dict[str, str]]],
-        writers: Writers | None = None,
-        since_us: int | None = None,
-        until_us: int | None = None,
-        *,
-        limit: int | None = None,
-    ) -> list[tuple[dict[str, str], Span | None]] | None:
-        """The span of the entries each of `lookups(reader)` matches (ANDed with matches
-        on `writers`' units and identifiers when given); None past `limit` lookups."""
-        try:
-            from systemd import journal
-        except ImportError:
-            return None
-        try:
-            reader = journal.Reader(files=self.files)
-        except OSError:
-            return None
-        try:
-            asked = lookups(reader)
-            if limit is not None and len(asked) > limit:
-                return None
-            units, names = _writers_in(reader, writers) if writers is not None else ([], [])
-            found = []
-            for match in asked:
-                reader.flush_matches()
-                if writers is not None:
-                    _match_writers(reader, units, names)
-                    reader.add_conjunction()
-                if match:
-                    reader.add_match(**match)
-                found.append((match, _span(reader, since_us, until_us)))
-            return found
-        except (OSError, UnicodeDecodeError, ValueError):
-            return None
-        finally:
-            reader.close()
-
-
-def _span(reader: Any, since_us: int | None, until_us: int | None) -> Span | None:
-    """The stamps of the first and the last entry `reader` (with its matches) holds
-    within [since_us, until_us], each found by a seek."""
-    if since_us is None:
-        reader.seek_head()
-    else:
-        reader.seek_realtime(since_us)
-    if not reader._next():
-        return None
-    first = reader._get_realtime()
-    if until_us is None:
-        reader.seek_tail()
-    else:
-        reader.seek_realtime(until_us + 1)
-    if not reader._previous():
-        return None
-    last = reader._get_realtime()
-    if (until_us is not None and first > until_us) or (since_us is not None and last < since_us):
-        return None
-    return first, last
 
 
 def _holds_entries(journal: Any, path: str) -> bool:
@@ -494,32 +378,12 @@ def _reader_of(reader: Any, writers: Writers) -> Any | None:
     """`reader` with journal matches on zipnet's units and syslog identifiers, or None
     (closed) when the journal's unit or identifier values cannot be listed."""
     try:
-        units, names = _writers_in(reader, writers)
-        _match_writers(reader, units, names)
+        units, names = writers_in(reader, writers)
+        match_writers(reader, units, names)
     except (OSError, UnicodeDecodeError, ValueError):
         reader.close()
         return None
     return reader
-
-
-def _writers_in(reader: Any, writers: Writers) -> tuple[list[str], list[str]]:
-    """The values of _SYSTEMD_UNIT and SYSLOG_IDENTIFIER the journal holds that are
-    `writers`'."""
-    units = [u for u in reader.query_unique(UNIT) if writers.unit(u)]
-    names = [i for i in reader.query_unique(IDENTIFIER) if writers.identifier(i)]
-    return units, names
-
-
-def _match_writers(reader: Any, units: Sequence[str], names: Sequence[str]) -> None:
-    """Journal matches on `units` or `names` (on nothing when both are empty)."""
-    for unit in units:
-        reader.add_match(**{UNIT: unit})
-    if names:
-        reader.add_disjunction()
-        for name in names:
-            reader.add_match(**{IDENTIFIER: name})
-    if not units and not names:
-        reader.add_match(**{UNIT: _NO_UNIT})
 
 
 def _two_readers(
