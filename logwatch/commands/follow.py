@@ -193,7 +193,7 @@ class FollowRun:
         self.triage = _triage(self.reading)
         self.on_tick: Callable[[Engine, int], None] | None = self._dashboard_tick
         self._last_save_us = 0
-        self.drained_us = 0
+        self._drained_us = 0
         self._caught_up_us: int | None = None
         # Live: the wall clock moves the engine's clock, and entries are placed against the
         # time they arrived. Until then (the backlog, a capture piped at once) time moves
@@ -285,9 +285,9 @@ class FollowRun:
 
     def _read(self, timeout_s: float) -> int:
         """Takes in what the source has (waiting up to `timeout_s` for it); the count.
-        `drained_us` says when the source was last read to its end."""
+        `_drained_us` says when the source was last read to its end."""
         items = self.source.poll(timeout_s, self.triage)
-        self.drained_us = self.clock.now_us()
+        self._drained_us = self.clock.now_us()
         if items:
             r = self.reading
             steps = read_steps(items, self.decoder, r.matcher, r.selection, self.driver.tally)
@@ -313,8 +313,8 @@ class FollowRun:
             # waiting). Not with it as it is now: what was written while the batch was
             # taken in is still unread, and the clock must not run ahead of it.
             self.host_time.arrival_us = now
-            self._caught_up_us = self.drained_us
-            self.driver.tick(self.drained_us - LATENESS_US)
+            self._caught_up_us = self._drained_us
+            self.driver.tick(self._drained_us - LATENESS_US)
         if self.on_tick is not None:
             # Until live, time is the entries' (a capture piped in): ages count from it.
             shown_at = now if self.live else (self.engine.now_us or now)
