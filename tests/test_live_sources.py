@@ -133,44 +133,25 @@ def test_the_collector_journal_is_real(tmp_path: Path) -> None:
 MAX = live.MAX_BATCH
 
 
-class _SteppedTime:
-    """A fake of the `time` module live.py uses: no real part can show when a sleep would
-    end without taking that long; `sleep` steps the clock and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def test_a_live_source_drains_at_most_every_50_ms_while_entries_trickle_in(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = _SteppedTime()
-    monkeypatch.setattr(live, "time", clock)
+def test_a_live_source_drains_at_most_every_50_ms_while_entries_trickle_in() -> None:
+    # The pace answers at times the test steps: how long to wait before the next drain.
     pace = live.Pace()
-    pace.wait(clock.now + 1)
-    assert clock.slept == []  # nothing drained yet: at once
-    pace.drained(10, MAX)
-    clock.now += 0.01
-    pace.wait(clock.now + 1)
-    assert clock.slept == [pytest.approx(live.DRAIN_EVERY_S - 0.01)]
-    pace.drained(10, MAX)
-    pace.wait(clock.now)  # the caller's deadline comes first (a poll that must not wait)
-    pace.wait(clock.now + 0.02)
-    assert clock.slept[1:] == [pytest.approx(0.02)]
-    pace.drained(0, MAX)  # an empty drain changes nothing: still due in 30 ms
-    pace.wait(clock.now + 1)
-    assert clock.slept[2:] == [pytest.approx(0.03)]
-    pace.drained(MAX, MAX)  # a full batch: a backlog, drained again at once
-    pace.wait(clock.now + 1)
-    pace.drained(10, MAX)
-    clock.now += 1.0  # a quiet spell: the first entry after it waits for nothing
-    pace.wait(clock.now + 1)
-    assert len(clock.slept) == 3
+    now = 1000.0
+    assert pace.pause(now, now + 1) == 0  # nothing drained yet: at once
+    pace.drained(10, MAX, now)
+    now += 0.01
+    assert pace.pause(now, now + 1) == pytest.approx(live.DRAIN_EVERY_S - 0.01)
+    now += live.DRAIN_EVERY_S - 0.01
+    pace.drained(10, MAX, now)
+    # The caller's deadline comes first (a poll that must not wait).
+    assert pace.pause(now, now) == 0
+    assert pace.pause(now, now + 0.02) == pytest.approx(0.02)
+    now += 0.02
+    pace.drained(0, MAX, now)  # an empty drain changes nothing: still due in 30 ms
+    assert pace.pause(now, now + 1) == pytest.approx(0.03)
+    now += 0.03
+    pace.drained(MAX, MAX, now)  # a full batch: a backlog, drained again at once
+    assert pace.pause(now, now + 1) == 0
+    pace.drained(10, MAX, now)
+    now += 1.0  # a quiet spell: the first entry after it waits for nothing
+    assert pace.pause(now, now + 1) == 0

@@ -249,9 +249,11 @@ class JournalFollower(ClosedOnExit):
                 self._forget_writers()
                 # Events may have been dropped (queue overflow): look at every file.
                 files.dirty.update(files.tails)
-            self._pace.wait(deadline)
+            pause = self._pace.pause(time.monotonic(), deadline)
+            if pause:
+                time.sleep(pause)
             batch = self._drain()
-            self._pace.drained(len(batch), self._max_batch)
+            self._pace.drained(len(batch), self._max_batch, time.monotonic())
             if batch:
                 return batch
             remaining = deadline - time.monotonic()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,25 +83,25 @@ class LiveSource(Protocol):
 
 class Pace:
     """When a live source may drain again: DRAIN_EVERY_S after a drain that brought
-    entries, at once after a full batch (a backlog) or a quiet spell."""
+    entries, at once after a full batch (a backlog) or a quiet spell. Times are the
+    caller's monotonic clock, passed in."""
 
     __slots__ = ("_due",)
 
     def __init__(self) -> None:
         self._due = 0.0
 
-    def wait(self, deadline: float) -> None:
-        """Sleeps until the next drain is due, or until `deadline` (time.monotonic())."""
-        pause = min(self._due, deadline) - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+    def pause(self, now: float, deadline: float) -> float:
+        """How long to wait at `now` before the next drain: until it is due, or until
+        `deadline` comes first; 0 for at once."""
+        return max(0.0, min(self._due, deadline) - now)
 
-    def drained(self, count: int, limit: int) -> None:
-        """A drain brought `count` entries, at most `limit` of them."""
+    def drained(self, count: int, limit: int, now: float) -> None:
+        """A drain at `now` brought `count` entries, at most `limit` of them."""
         if count >= limit:
             self._due = 0.0
         elif count:
-            self._due = time.monotonic() + DRAIN_EVERY_S
+            self._due = now + DRAIN_EVERY_S
 
 
 def time_of(item: RawItem) -> int:
