@@ -616,6 +616,43 @@ def test_a_misspelt_instance_is_an_error_naming_the_instances_the_capture_holds(
             assert "it holds instances acme-mainnet, preview-alpha" in err
 
 
+def test_lines_no_pattern_claims_do_not_decide_a_mix_whatever_the_capture_form(
+    captures: Captures,
+) -> None:
+    # One instance, whose servers also log mosaik lines no pattern claims about other
+    # groups (a node may take part in more than its committee's). What shows a mix is
+    # what the patterns claim (bond established, heartbeats, a rival leader): those lines
+    # are read in full in every form, where the others are only glanced at in some (the
+    # triage) and decoded in others (-o cat), so the verdict would follow the form.
+    scenario = Scenario("acme-mainnet", seed=8).start().rounds(12)
+    lines = scenario.lines()
+    other = simulate.Display("7e57ab1e00")
+    joins = [
+        LogLine(
+            time_us=line.time_us + 1000,
+            instance=line.instance,
+            role=line.role,
+            host=line.host,
+            level="INFO",
+            target="mosaik::groups",
+            message="joining",
+            fields=(("group", other), ("network", simulate.Display("0f1e2d3c4b"))),
+            pid=line.pid,
+        )
+        for line in lines
+        if line.message == "submitted partial"
+    ]
+    merged = simulate.merge(lines, joins)
+    runs = {
+        fmt: replay(captures.make(merged, "full", fmt), "-i", "acme-mainnet")
+        for fmt in ("short-iso-precise", "cat", "json")
+    }
+    for fmt, objs in runs.items():
+        assert not [n for n in summary(objs)["notes"] if "mixed" in n], fmt
+        assert {a for a, _, _ in alerts(objs)} == set(), fmt
+        assert summary(objs)["matched"]["round_finalized"] == 12, fmt
+
+
 def test_two_instances_mixed_in_a_capture_without_unit_names_are_said_not_judged(
     captures: Captures,
 ) -> None:

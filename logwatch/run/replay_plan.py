@@ -290,8 +290,8 @@ def _only(matcher: Matcher, instances: frozenset[str] | None) -> Callable[[Recor
 
 class _UnnamedRounds:
     """Instances named by no unit (a text capture named with --instance, or not named):
-    when their lines carry several mosaik groups (each instance's committee is a group of
-    its own), or their finalized round numbers go back again and again, the lines of
+    when the lines the patterns claim carry several mosaik groups (each instance's
+    committee is a group of its own), or their finalized round numbers go back again and again, the lines of
     several instances are mixed under one name, and the rules on round order and on who
     finalizes would fire on the mix."""
 
@@ -302,6 +302,11 @@ class _UnnamedRounds:
         self._rounds: dict[str, int] = {}
 
     def see(self, record: Record, event: Event | None) -> None:
+        """One record of an instance named by no unit, and its event. Only a line a
+        pattern claims shows a group: every capture form reads those in full, where the
+        others are decoded in some forms and only glanced at in others (the triage)."""
+        if event is None:
+            return
         instance = record.instance
         assert instance is not None
         group = record.fields.get("group")
@@ -309,7 +314,7 @@ class _UnnamedRounds:
             groups = self._groups.setdefault(instance, set())
             if len(groups) < 2:
                 groups.add(group)
-        if event is None or event.name != "round_finalized":
+        if event.name != "round_finalized":
             return
         number = event.fields.get("round")
         if not isinstance(number, int):
