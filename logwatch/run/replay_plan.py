@@ -291,9 +291,9 @@ def _only(matcher: Matcher, instances: frozenset[str] | None) -> Callable[[Recor
 class _UnnamedRounds:
     """Instances named by no unit (a text capture named with --instance, or not named):
     when the lines the patterns claim carry several mosaik groups (each instance's
-    committee is a group of its own), or their finalized round numbers go back again and again, the lines of
-    several instances are mixed under one name, and the rules on round order and on who
-    finalizes would fire on the mix."""
+    committee is a group of its own), or their finalized round numbers go back again
+    and again, the lines of several instances are mixed under one name, and the rules
+    on round order and on who finalizes would fire on the mix."""
 
     def __init__(self) -> None:
         self._groups: dict[str, set[str]] = {}
