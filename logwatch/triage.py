@@ -23,7 +23,6 @@ from logwatch.units import Writers
 
 SETTLED_AFTER = 4096
 """Zipnet entries screened before a capture's triage decides whether the screen pays."""
-_new = tuple.__new__  # half the cost of a named tuple's own __new__ (fields in order)
 
 
 class Thins(Protocol):
@@ -163,7 +162,7 @@ class Triage:
         if not unit and not identifier:
             return entry  # only decoding tells whose it is
         if entry.time_us is not None and not self.ours(unit, identifier):
-            return _new(Passing, (entry.time_us,))
+            return Passing(entry.time_us)
         message = fields.get(MESSAGE)
         if message is None:
             return entry  # decoding counts it, as an entry without a message

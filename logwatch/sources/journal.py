@@ -33,9 +33,6 @@ from logwatch.units import Writers
 # come; only a damaged journal leaves any behind.
 _OWED_KEPT = 4096
 _UNITS_KEPT = 4096
-# Named tuples made for most entries are built with tuple.__new__, which skips their
-# Python-level __new__ and costs half as much (fields in order).
-_new = tuple.__new__
 # Entries walked before deciding whether journal matches pay (see _two_readers).
 _SAMPLED = 4096
 PAST_RUN = 1024
@@ -293,7 +290,7 @@ class TriagedRead:
             if stdout:
                 glance = self._glance(get, time_us, unit)
                 if glance is not None and triage.thinned(text, glance.host):
-                    return glance if triage.glances else _new(Passing, (time_us,))
+                    return glance if triage.glances else Passing(time_us)
             else:
                 # Only the whole entry tells whether it holds a rendering.
                 entry = _entry(reader, time_us, self.origin)
@@ -301,7 +298,7 @@ class TriagedRead:
                     return entry
                 told = triage.entry(entry)
                 if told.__class__ is Glance and not triage.glances:
-                    return _new(Passing, (time_us,))
+                    return Passing(time_us)
                 return told
         return _entry(reader, time_us, self.origin)
 
@@ -327,7 +324,7 @@ class TriagedRead:
         except (OSError, UnicodeDecodeError) as exc:
             return Unreadable(self.origin, "unreadable journal entry", str(exc))
         if not writers.raw_unit(unit):
-            return _new(Passing, (time_us,))
+            return Passing(time_us)
         # The unit travels on: the screen's glance needs it too.
         return self(reader, time_us, unit)
 
@@ -337,7 +334,7 @@ class TriagedRead:
         decode."""
         if self.triage.glances:
             return self._glance(get, time_us, unit)
-        return _new(Passing, (time_us,)) if unit else None
+        return Passing(time_us) if unit else None
 
     def _glance(self, get: Any, time_us: int, unit: bytes) -> Glance | None:
         """Who wrote the entry (`get` is the reader's `_get`) and when; None for an
@@ -350,7 +347,7 @@ class TriagedRead:
             host = self._name(get(HOSTNAME))
         except KeyError:
             host = ""
-        return _new(Glance, (time_us, True, None, name, None, host or None))
+        return Glance(time_us, True, None, name, None, host or None)
 
 
 def _entry(reader: Any, time_us: int, origin: str) -> Entry | Unreadable:
@@ -449,7 +446,7 @@ def _two_readers(
                     owed[t] = due - 1
             elif a_time is not None or _theirs(b_get, writers):
                 theirs += 1
-                yield _new(Passing, (t,))
+                yield Passing(t)
             else:
                 yield read(every, t)
         while a_time is not None and a_time <= end:  # `every` stopped early (damage)
