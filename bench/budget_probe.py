@@ -67,7 +67,7 @@ def main_read(directory: Path) -> tuple[float, float, int]:
     offsets = plan.first_look(settings.clock_tolerance_us)
     looked = time.perf_counter()
     engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets))
-    driver = Driver(engine, _Discard())  # type: ignore[arg-type]
+    driver = Driver(engine, _Discard())
     tally = Tally()
     driver.take(plan.steps(tally, offsets))
     driver.finish()

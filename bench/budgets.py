@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from dataset import feed_journal_remote, log
-from env import BENCH, REPO, TREE, BenchError
+from env import BENCH, INSTANCE, REPO, TREE, BenchError
 from results import Target, format_targets
-from workload import INSTANCE, Shape, chunks_of, zipnet_noise
+from workload import Shape, chunks_of, zipnet_noise
 
 from logwatch.simulate import LogLine, Scenario
 

@@ -286,11 +286,15 @@ def targets(soak: Soak, f: dict[str, Any]) -> list[Target]:
     ]
 
 
+def ms(seconds: float | None) -> str:
+    """`seconds` in milliseconds, or `-` when not measured."""
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
 def report(soak: Soak) -> dict[str, Any]:
     """Print the figures and targets; return them as JSON."""
     f = analyse(soak)
     d, cpu, rot = f["delay_s"], f["cpu_cores"], f["rotations"]
-    ms = lambda v: "-" if v is None else f"{v * 1000:.1f} ms"  # noqa: E731
     print(f"\nsoak: {soak.seconds / 60:g} min at {soak.rate:,.0f} entries/s of {soak.mix} "
           f"noise (written {f['rate_written']:,.0f}/s, {f['entries_written']:,})\n")  # fmt: skip
     print(f"  journal        rotated {rot['seen']} times ({rot['asked']} asked, every "
