@@ -88,10 +88,12 @@ def read_steps(
     match: Match,
     selection: Selection,
     tally: Tally,
+    aside: Callable[[Record], None] | None = None,
 ) -> Iterator[Step | Unreadable | Tick]:
     """Decode and match every item, counting into `tally`; yields the selected records
     (matched or not) and what could not be read, in input order, each led by a Tick
-    when entries passed over in between moved the time on.
+    when entries passed over in between moved the time on. aside: called with each record
+    of an instance in the time range that the selection leaves out (another instance's).
 
     The entries passed over become one Tick, the latest time among them: the engine's
     timers fire at their own deadlines whether the clock gets there in one step or many.
@@ -122,8 +124,11 @@ def read_steps(
             continue
         if not selection.admits(record):
             tally.outside += 1
-            if selection.in_time(record) and (tick is None or record.time_us > tick):
-                tick = record.time_us
+            if selection.in_time(record):
+                if tick is None or record.time_us > tick:
+                    tick = record.time_us
+                if aside is not None and record.instance is not None:
+                    aside(record)
             continue
         if tick is not None:
             yield Tick(tick)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -25,6 +26,8 @@ from scenarios import (
 )
 from typer.testing import CliRunner
 
+import logwatch.commands.replay
+import logwatch.run.replay_plan
 from logwatch import simulate
 from logwatch.cli import app
 from logwatch.simulate import LogLine, Scenario
@@ -673,3 +676,80 @@ def test_two_instances_mixed_in_a_capture_without_unit_names_are_said_not_judged
     assert "its lines carry 2 committees' groups" in note  # what shows it
     assert "-o with-unit, json, export" in note
     assert "seem mixed" in result.stderr
+
+
+# -- one read or two -------------------------------------------------------------------
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one at each read of the inputs a replay's plan makes."""
+    passes: list[int] = []
+    opened = logwatch.run.replay_plan.open_inputs
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        passes.append(1)
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(logwatch.run.replay_plan, "open_inputs", counting)
+    return passes
+
+
+def _skewed(lines: Sequence[LogLine]) -> list[LogLine]:
+    """`lines` with srv2's clock a minute behind."""
+    return [
+        dataclasses.replace(line, time_us=line.time_us - 60 * US) if line.host == "srv2" else line
+        for line in lines
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "args"),
+    [
+        ("stall", "journal", ()),
+        ("stall", "export-sim", ()),
+        ("two_instances", "json", ("--events", "rounds")),
+        ("two_instances", "journal", ("-i", "acme-mainnet", "--since", "2026-11-25 10:00:20")),
+        ("stall", "short-iso", ("-i", "acme-mainnet", "--report", "-o", "json")),
+        ("skewed", "journal", ()),
+        ("skewed", "with-unit", ("--events", "rounds")),
+    ],
+)
+def test_a_capture_read_once_replays_as_read_twice(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch, name: str, fmt: str, args: tuple[str, ...]
+) -> None:
+    # The first look taken along the main read: where it finds no host off, that read
+    # is the replay, the capture read once; where it finds one (srv2 a minute behind),
+    # the capture is read again, knowing it. Either way the output is the replay's
+    # with a first look of its own before the main read, byte for byte.
+    lines = (
+        _skewed(stall())
+        if name == "skewed"
+        else {"stall": stall, "two_instances": two_instances}[name]()
+    )
+    path = captures.make(lines, "full", fmt)
+    passes = _count_reads(monkeypatch)
+    once = cli("replay", str(path), *RULES, *args)
+    read_once = len(passes)
+    passes.clear()
+    monkeypatch.setattr(logwatch.run.replay_plan.ReplayPlan, "look_along", lambda *_: None)
+    twice = cli("replay", str(path), *RULES, *args)
+    assert once == twice
+    assert "round_stall" in once or "round" in once
+    if name == "skewed":
+        assert read_once > len(passes) >= 2  # read along, then looked at and read again
+    else:
+        assert (read_once, len(passes)) == (1, 2)
+
+
+def test_a_read_with_more_outputs_than_are_held_back_is_read_again(
+    captures: Captures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read whose outputs must wait for the look's result holds them back, up to a
+    # bound: past it, the capture is read again as though no look had been taken along.
+    path = captures.make(stall(), "full", "journal")
+    whole = cli("replay", str(path), *RULES, "--events", "rounds")
+    assert whole.count(" ROUND ") > 3
+    passes = _count_reads(monkeypatch)
+    monkeypatch.setattr(logwatch.commands.replay._Deferred, "HELD", 3)
+    assert cli("replay", str(path), *RULES, "--events", "rounds") == whole
+    assert len(passes) == 3  # read along until held back past 3, then looked at and read

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ from logwatch.commands.common import build_reading, rule_settings, within
 from logwatch.decode import UNKNOWN_INSTANCE
 from logwatch.engine import Engine, RuleSettings
 from logwatch.engine.alerts import ROUND_REGRESSION, SPLIT_BRAIN
-from logwatch.engine.hostclock import HostTime
+from logwatch.engine.hostclock import Assumed, CaptureOffsets, HostTime
 from logwatch.errors import InputError, UsageError
+from logwatch.match import Matcher
 from logwatch.pipeline import Tally
 from logwatch.run.driver import Driver, Shown
-from logwatch.run.replay_plan import ReplayPlan
-from logwatch.sinks import Sink
+from logwatch.run.replay_plan import LookAlong, ReplayPlan
+from logwatch.sinks import Output, Sink
 from logwatch.sinks.json_output import JsonLinesSink, dumps
 from logwatch.sinks.report_history import ReportHistory
 from logwatch.sinks.text_output import TextSink
@@ -56,33 +58,34 @@ def run_replay(
         reading = within(reading, since, until, end_us)
     settings = rule_settings(reading, round_period, round_deadline, expect_clients)
     plan = ReplayPlan(reading, inputs, fmt)
+    sink: Sink = JsonLinesSink(sys.stdout) if output == "json" else TextSink(sys.stdout)
+    shown = Shown(rounds=True) if report else Shown.parse(events)
     # A capture can be read ahead: a first look finds the hosts whose clocks are off, so
-    # their entries are read where their corrected time puts them. Piped input is read
+    # their entries are read where their corrected time puts them. Taken along the main
+    # read, it costs no read of its own, and where it finds nothing that changes how
+    # that read placed the entries, the read stands (docs/clock.md). Piped input is read
     # once, in the order it comes.
-    offsets = None if plan.piped else plan.first_look(settings.clock_tolerance_us)
-    if offsets is not None:
+    look = None if shown.events else plan.look_along(settings.clock_tolerance_us)
+    run = None if look is None else _read_once(plan, settings, look, shown, report)
+    offsets: CaptureOffsets | None
+    if run is not None:
+        engine, driver, history, offsets = run
         _refuse_missing(reading.selection.instances or (), plan.instances_held, inputs)
-    engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets))
-    engine.expect(reading.selection.instances or ())
-    mixed = _mixed_notes(plan.mixed)
-    for name in plan.mixed:
-        # Round order and who finalizes are meaningless on a mix: those rules are not run.
-        engine.mute(name, (ROUND_REGRESSION, SPLIT_BRAIN))
-    for note in mixed:
-        print(f"logwatch: {note}", file=sys.stderr)
-    # The report draws rounds and who led over time: its history takes rounds and events.
-    history = ReportHistory(offsets) if report else None
-    sink: Sink
-    if history is not None:
-        sink, shown = history, Shown(rounds=True)
+        if history is None:
+            deferred, driver.sink = driver.sink, sink
+            assert isinstance(deferred, _Deferred)
+            for held in deferred.outputs:
+                sink.emit(held)
     else:
-        sink = JsonLinesSink(sys.stdout) if output == "json" else TextSink(sys.stdout)
-        shown = Shown.parse(events)
-    driver = Driver(engine, sink, shown=shown)
-    if history is not None:
-        driver.on_event = history.take
-    driver.take(plan.steps(driver.tally, offsets))
-    driver.finish()
+        if look is not None:
+            # Read again, knowing what the look found: counted anew.
+            reading = replace(reading, matcher=Matcher(reading.patterns))
+            plan = ReplayPlan(reading, inputs, fmt)
+        offsets = None if plan.piped else plan.first_look(settings.clock_tolerance_us)
+        if offsets is not None:
+            _refuse_missing(reading.selection.instances or (), plan.instances_held, inputs)
+        engine, driver, history = _evaluate(plan, settings, offsets, None, sink, shown, report)
+    mixed = _mixed_notes(plan.mixed)
     if offsets is None:
         # Piped: what it held is known only now.
         seen = {v.instance for v in engine.instances() if v.entries_seen}
@@ -112,6 +115,75 @@ def run_replay(
     summary["notes"] = notes
     sink.close(summary)
     return 0
+
+
+def _evaluate(
+    plan: ReplayPlan,
+    settings: RuleSettings,
+    offsets: CaptureOffsets | None,
+    assumed: Assumed | None,
+    sink: Sink,
+    shown: Shown,
+    report: bool,
+    look: LookAlong | None = None,
+) -> tuple[Engine, Driver, ReportHistory | None]:
+    """The main read through the engine into `sink` (or, with `report`, into the report's
+    history, which takes rounds and events to draw them over time)."""
+    engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets, assumed))
+    engine.expect(plan.reading.selection.instances or ())
+    for note in _mixed_notes(plan.mixed):
+        print(f"logwatch: {note}", file=sys.stderr)
+    for name in plan.mixed:
+        # Round order and who finalizes are meaningless on a mix: those rules are not run.
+        engine.mute(name, (ROUND_REGRESSION, SPLIT_BRAIN))
+    history = ReportHistory(offsets) if report else None
+    driver = Driver(engine, sink if history is None else history, shown=shown)
+    if history is not None:
+        driver.on_event = history.take
+    driver.take(plan.steps(driver.tally, offsets, look=look))
+    driver.finish()
+    return engine, driver, history
+
+
+def _read_once(
+    plan: ReplayPlan, settings: RuleSettings, look: LookAlong, shown: Shown, report: bool
+) -> tuple[Engine, Driver, ReportHistory | None, CaptureOffsets] | None:
+    """The replay read once, the first look taken along: the engine, the driver (its
+    outputs held back, unless they go to the report's history), the history and the
+    offsets found; None when what the look found would have placed entries otherwise,
+    or more outputs came than are held back: then the capture is read again."""
+    assumed = look.assumed
+    assert assumed is not None
+    try:
+        run = _evaluate(
+            plan, settings, assumed.foresight(), assumed, _Deferred(), shown, report, look
+        )
+    except _Deferred.Full:
+        return None
+    found = look.result()
+    if not look.held(found):
+        return None
+    return (*run, found)
+
+
+class _Deferred:
+    """A sink that holds the outputs of a read whose result may not stand, up to HELD."""
+
+    HELD = 10_000
+
+    class Full(Exception):
+        """More outputs than are held back."""
+
+    def __init__(self) -> None:
+        self.outputs: list[Output] = []
+
+    def emit(self, output: Output) -> None:
+        if len(self.outputs) >= self.HELD:
+            raise self.Full
+        self.outputs.append(output)
+
+    def close(self, summary: dict[str, Any] | None) -> None:
+        raise AssertionError("a deferred read is never closed")  # pragma: no cover
 
 
 def _refuse_missing(

@@ -66,6 +66,8 @@ class FirstLook:
         self.thinning = False
         """Whether some rounds are no longer sampled (of some host, or of all): until
         then `wants` says yes to every line."""
+        self.hosts_passed_over = False
+        """Whether a host was passed over, MAX_HOSTS being kept already."""
 
     def see(
         self,
@@ -83,6 +85,7 @@ class FirstLook:
         h = self._hosts.get(host)
         if h is None:
             if len(self._hosts) >= MAX_HOSTS:
+                self.hosts_passed_over = True
                 return
             h = self._hosts[host] = _Sampled(raw_us)
         h.first_us, h.last_us = min(h.first_us, raw_us), max(h.last_us, raw_us)

@@ -55,15 +55,29 @@ class HostTime:
     foresight: what a first look at a capture found; it places the entries of a host
         whose lines have not been measured yet (a replay knows the whole capture); the
         measure alone raises clock_skew, so a replay raises it when a follow would.
+    assumed: set when the foresight is not known yet but assumed (a look taken along the
+        read): what the placing took on trust is noted there, to be checked against
+        the foresight once it is known (Assumed.holds).
     """
 
-    __slots__ = ("arrival_us", "foresight", "offsets", "tolerance_us", "written_after_us")
+    __slots__ = (
+        "arrival_us",
+        "assumed",
+        "foresight",
+        "offsets",
+        "tolerance_us",
+        "written_after_us",
+    )
 
     def __init__(
-        self, tolerance_us: int = TOLERANCE_US, foresight: CaptureOffsets | None = None
+        self,
+        tolerance_us: int = TOLERANCE_US,
+        foresight: CaptureOffsets | None = None,
+        assumed: Assumed | None = None,
     ) -> None:
         self.tolerance_us = tolerance_us
         self.foresight = foresight
+        self.assumed = assumed
         self.offsets = HostOffsets()
         self.arrival_us: int | None = None
         self.written_after_us: int | None = None
@@ -128,6 +142,10 @@ class HostTime:
             and clock_us is not None
             and raw_us > clock_us + CLIENT_LEAD_US
         ):
+            if self.assumed is not None and host is not None:
+                # Placed as a host the look ties to the rounds would be.
+                self.assumed.tie(host)
+                return Placement(raw_us, True)
             # Untrusted, and nothing known of its clock: it moves the clock a little only.
             return Placement(clock_us + CLIENT_LEAD_US, True)
         return Placement(raw_us, True)
@@ -137,12 +155,64 @@ class HostTime:
         it moves the clock only within the span the hosts tied to the rounds cover, so a
         skewed host's other programs neither start the clock early nor carry it past
         the end (docs/clock.md)."""
+        if self.assumed is not None:
+            self.assumed.unknown(raw_us)
         span = foresight.span
         if span is None or span[0] <= raw_us <= span[1]:
             return Placement(raw_us, True)
         if raw_us > span[1]:
             return Placement(span[1], True)
         return Placement(raw_us, False)
+
+
+class Assumed:
+    """What a replay that reads its capture once, taking the first look along (ReplayPlan),
+    assumed of the look's result while it placed entries: no host off (no segments), a
+    span (or none), and every client it placed before measuring it tied to the rounds.
+    `holds(found)` says whether the entries were placed as the result found would place
+    them; if not, the replay reads the capture again, knowing it."""
+
+    __slots__ = ("_first_us", "_last_us", "overflowed", "span", "tied")
+
+    TIED_KEPT: Final = 10_000
+
+    def __init__(self, span: tuple[int, int] | None) -> None:
+        self.span = span
+        self.tied: set[str] = set()
+        self.overflowed = False
+        self._first_us: int | None = None
+        self._last_us: int | None = None
+
+    def foresight(self) -> CaptureOffsets:
+        """What the placing goes by meanwhile."""
+        return CaptureOffsets({}, self.span)
+
+    def unknown(self, raw_us: int) -> None:
+        """An entry of no known host stamped `raw_us` was placed by the assumed span."""
+        if self._first_us is None or raw_us < self._first_us:
+            self._first_us = raw_us
+        if self._last_us is None or raw_us > self._last_us:
+            self._last_us = raw_us
+
+    def tie(self, host: str) -> None:
+        """A client not measured yet was placed as one tied to the rounds."""
+        if len(self.tied) >= self.TIED_KEPT:
+            self.overflowed = True
+        else:
+            self.tied.add(host)
+
+    def holds(self, found: CaptureOffsets) -> bool:
+        """Whether every entry was placed where `found` places it: no host off, each entry
+        of no known host inside both spans (or the spans the same), every client placed
+        as tied tied."""
+        if found.segments or self.overflowed or not self.tied <= found.tied:
+            return False
+        if found.span == self.span or self._first_us is None or self._last_us is None:
+            return True
+        return all(
+            span is None or (span[0] <= self._first_us and self._last_us <= span[1])
+            for span in (found.span, self.span)
+        )
 
 
 class Segment(NamedTuple):

@@ -9,14 +9,14 @@ from collections.abc import Callable, Iterator, Sequence
 from logwatch.commands.common import Reading
 from logwatch.engine.first_look import FirstLook, SpansOf
 from logwatch.engine.host_offsets import ROUND_LINES
-from logwatch.engine.hostclock import CaptureOffsets
+from logwatch.engine.hostclock import Assumed, CaptureOffsets
 from logwatch.events import Event
 from logwatch.match import Matcher
 from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
 from logwatch.prefilter import round_numbers
 from logwatch.records import Entry, Glance, Passing, Record, Unreadable
-from logwatch.sources import JournalIndex, index_of_inputs, open_inputs
+from logwatch.sources import JournalIndex, formats_of_inputs, index_of_inputs, open_inputs
 from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
@@ -27,6 +27,10 @@ UNTIL_MARGIN_US = 2_000_000
 """How far past --until a journal is read beyond what the hosts' clocks are known to be
 apart (jitter, and clocks off by less than the tolerance, which the first look does not
 keep)."""
+UNITLESS_FORMATS = frozenset(
+    {"short", "short-iso", "short-iso-precise", "short-precise", "short-unix", "cat"}
+)
+"""Captures whose lines never name a unit: every zipnet line is of the one instance named."""
 ReplayStep = Step | Unreadable | Tick
 Items = Iterator[Entry | Glance | Unreadable | Passing]
 Opener = Callable[[Triage], Items]
@@ -156,27 +160,55 @@ class ReplayPlan:
         else:
             triage = Triage(writers, matcher.screen(), selected, thins=thins)
         items = self._open(triage)
-        unnamed = _UnnamedRounds()
+        looking = LookAlong(self, look, spans_of)
         for step in read_steps(
             items, reading.new_decoder(), _only(matcher, named), everyone, Tally()
         ):
             if isinstance(step, Step):
-                record, event = step
-                if record.instance is not None and len(held) < INSTANCES_KEPT:
-                    held.add(record.instance)
-                if record.unit is None and record.instance is not None:
-                    unnamed.see(record, event)
-                name = None if event is None else event.name
-                number = None if event is None else event.fields.get("round")
-                look.see(record.host, record.instance, record.role, record.time_us, name, number)
-        self.mixed = unnamed.mixed()
-        return look.result(spans_of)
+                looking.see(step.record, step.event)
+        return looking.result()
+
+    def look_along(self, tolerance_us: int) -> LookAlong | None:
+        """A first look to take along the main read (`steps(tally, look=...)`), so a
+        capture is read once when what the look finds changes nothing the read did
+        (LookAlong.held); None when the main read would not show it what a look on its
+        own sees: piped input; named instances in a capture whose units name others,
+        whose entries the main read passes by unread, unless journal files' index tells
+        of them."""
+        if self.piped or self._opener is not None:
+            return None
+        reading = self.reading
+        selection = reading.selection
+        since, until = selection.since_us, selection.until_us
+        index = self._index()
+        writers = Writers(UnitTemplate(reading.config.unit_template), None)
+        units = None if index is None else index.units(writers, since, until)
+        spans_of: SpansOf | None = None
+        span = None
+        if index is not None and units is not None:
+            template = UnitTemplate(reading.config.unit_template)
+            held = (w[1] for w in map(template.parse, units[:INSTANCES_KEPT]) if w)
+            self.instances_held.update(held)
+            spans_of = functools.partial(index.spans, writers, since_us=since, until_us=until)
+            # The span the look most likely finds: zipnet's first and last entry.
+            span = index.span(writers, since, until)
+        elif selection.instances and not all(
+            f in UNITLESS_FORMATS for f in formats_of_inputs(self.inputs, self.fmt)
+        ):
+            return None
+        return LookAlong(self, FirstLook(tolerance_us), spans_of, Assumed(span))
 
     def steps(
-        self, tally: Tally, offsets: CaptureOffsets | None = None, *, screened: bool = True
+        self,
+        tally: Tally,
+        offsets: CaptureOffsets | None = None,
+        *,
+        screened: bool = True,
+        look: LookAlong | None = None,
     ) -> Iterator[ReplayStep]:
         """The main read, decoded and matched, counted into `tally`; with `offsets`, the
-        entries of skewed hosts where their corrected time puts them.
+        entries of skewed hosts where their corrected time puts them; with `look` (and no
+        offsets), the first look taken along, its result known once the steps are.
 
         A capture merged by time puts a host an hour ahead after everyone else, and one
         behind before: its entries are read again, the stretches of about one clock
@@ -185,6 +217,11 @@ class ReplayPlan:
         screened: lines no pattern can claim are not decoded (their records say only who
         and when); False when the caller shows them.
         """
+        if look is not None:
+            read = self._read(
+                tally, self.reading.matcher, screened=screened, spread_us=0, aside=look.aside
+            )
+            return look.along(read)
         spread = 0 if offsets is None else offsets.spread_us()
         main = self._read(tally, self.reading.matcher, screened=screened, spread_us=spread)
         skewed = offsets.skewed_hosts() if offsets is not None else frozenset()
@@ -241,12 +278,83 @@ class ReplayPlan:
                         break
 
     def _read(
-        self, tally: Tally, matcher: Matcher, *, screened: bool, spread_us: int
+        self,
+        tally: Tally,
+        matcher: Matcher,
+        *,
+        screened: bool,
+        spread_us: int,
+        aside: Callable[[Record], None] | None = None,
     ) -> Iterator[ReplayStep]:
         reading = self.reading
         triage = Triage(reading.writers, matcher.screen() if screened else None)
         items = self._open(triage, spread_us)
-        return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally)
+        return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally, aside)
+
+
+class LookAlong:
+    """The first look's keeping of what it is shown (the look itself, the instances met,
+    the instances named by no unit), shown the records of a read of its own
+    (`ReplayPlan.first_look`) or of the main read (`ReplayPlan.look_along`): there it sees
+    the main read's steps and, `aside`, the records of other instances it leaves out.
+
+    assumed: taken along the main read, what that read placed entries by meanwhile
+    (hostclock.Assumed)."""
+
+    def __init__(
+        self,
+        plan: ReplayPlan,
+        look: FirstLook,
+        spans_of: SpansOf | None,
+        assumed: Assumed | None = None,
+    ) -> None:
+        self._plan = plan
+        self._look = look
+        self._spans_of = spans_of
+        self._unnamed = _UnnamedRounds()
+        self.assumed = assumed
+
+    def see(self, record: Record, event: Event | None) -> None:
+        """One record within the look's time range, and its event if any."""
+        held = self._plan.instances_held
+        instance = record.instance
+        if instance is not None and len(held) < INSTANCES_KEPT:
+            held.add(instance)
+        if record.unit is None and instance is not None:
+            self._unnamed.see(record, event)
+        name = None if event is None else event.name
+        number = None if event is None else event.fields.get("round")
+        self._look.see(record.host, instance, record.role, record.time_us, name, number)
+
+    def aside(self, record: Record) -> None:
+        """A record the main read leaves out (an instance not selected)."""
+        self.see(record, None)
+
+    def along(self, steps: Iterator[ReplayStep]) -> Iterator[ReplayStep]:
+        """`steps`, each Step seen on its way."""
+        see = self.see
+        for step in steps:
+            if isinstance(step, Step):
+                see(step.record, step.event)
+            yield step
+
+    def result(self) -> CaptureOffsets:
+        """The offsets found (once every record was seen); sets the plan's `mixed`."""
+        self._plan.mixed = self._unnamed.mixed()
+        return self._look.result(self._spans_of)
+
+    def held(self, found: CaptureOffsets) -> bool:
+        """Whether the main read this look was taken along placed every entry where
+        `found` (its result) places it, and saw what a look on its own would have (no
+        instance seems mixed, no host passed over for the look's bound): then its
+        outputs are the replay's."""
+        assumed = self.assumed
+        return (
+            assumed is not None
+            and assumed.holds(found)
+            and not self._plan.mixed
+            and not self._look.hosts_passed_over
+        )
 
 
 def _rounds_from_fields(patterns: PatternSet) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "FORMATS",
     "JournalIndex",
     "Source",
+    "formats_of_inputs",
     "index_of_inputs",
     "open_inputs",
     "open_source",
@@ -134,6 +135,16 @@ def open_inputs(
     if len(streams) == 1:
         return streams[0]
     return _merged(streams)
+
+
+def formats_of_inputs(paths: Sequence[str], fmt: str | None = None) -> set[str]:
+    """The format of each input at `paths` (detected, unless `fmt` names it)."""
+    formats = set()
+    for path in paths:
+        source = open_source(path, fmt)
+        source.close()
+        formats.add(source.fmt)
+    return formats
 
 
 def index_of_inputs(paths: Sequence[str], fmt: str | None = None) -> JournalIndex | None:

@@ -51,6 +51,14 @@ class JournalIndex:
             return None
         return {match[HOSTNAME]: span for match, span in found if span is not None}
 
+    def span(
+        self, writers: Writers, since_us: int | None = None, until_us: int | None = None
+    ) -> Span | None:
+        """The first and last entry of `writers` stamped within [since_us, until_us], of
+        any host (None also when there is none)."""
+        found = self._ask(lambda _: [{}], writers, since_us, until_us)
+        return None if not found else found[0][1]
+
     def units(
         self, writers: Writers, since_us: int | None = None, until_us: int | None = None
     ) -> list[str] | None:
