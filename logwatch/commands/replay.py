@@ -150,15 +150,16 @@ def _read_once(
 ) -> tuple[Engine, Driver, ReportHistory | None, CaptureOffsets] | None:
     """The replay read once, the first look taken along: the engine, the driver (its
     outputs held back, unless they go to the report's history), the history and the
-    offsets found; None when what the look found would have placed entries otherwise,
-    or more outputs came than are held back: then the capture is read again."""
+    offsets found; None when what the look found would have placed entries otherwise
+    (given up as soon as the clocks' measure finds a host off), or more outputs came than
+    are held back: then the capture is read again."""
     assumed = look.assumed
     assert assumed is not None
     try:
         run = _evaluate(
             plan, settings, assumed.foresight(), assumed, _Deferred(), shown, report, look
         )
-    except _Deferred.Full:
+    except (_Deferred.Full, Assumed.Wrong):
         return None
     found = look.result()
     if not look.held(found):

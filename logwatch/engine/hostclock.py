@@ -87,7 +87,7 @@ class HostTime:
         those of hosts whose lines of that round waited); the offsets it changed."""
         if event.name not in ROUND_LINES:
             return []
-        return self.offsets.see(
+        changes = self.offsets.see(
             event.host,
             event.instance,
             event.time_us,
@@ -95,6 +95,10 @@ class HostTime:
             event.fields.get("round"),
             event.role,
         )
+        if self.assumed is not None and any(c.offset_us for c in changes):
+            # A host off: the look will most likely find it too, and the read not stand.
+            raise Assumed.Wrong(changes[0].host)
+        return changes
 
     def skewed(self, offset_us: int) -> bool:
         """Whether a host off by `offset_us` is skewed (beyond the tolerance)."""
@@ -175,6 +179,10 @@ class Assumed:
     __slots__ = ("_first_us", "_last_us", "overflowed", "span", "tied")
 
     TIED_KEPT: Final = 10_000
+
+    class Wrong(Exception):
+        """Raised as soon as the clocks' measure finds a host off: the read need not go
+        on to learn that it will not stand."""
 
     def __init__(self, span: tuple[int, int] | None) -> None:
         self.span = span
