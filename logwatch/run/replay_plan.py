@@ -47,6 +47,10 @@ class ReplayPlan:
     3. `steps()`: the main read, with the entries of skewed hosts read once more on their
        own and merged in where their corrected time puts them.
 
+    Or, first, `look_along()` and `steps(tally, look=...)`: the main read with the first
+    look taken along, which stands when the look finds nothing that changes how the read
+    placed the entries (LookAlong.held); when it does not, 2 and 3 follow.
+
     Every pass decodes with a fresh decoder: what one pass learnt (the last time seen, for
     lines that carry none) must not leak into the next. Only the main read counts into
     the run's tally and the reading's matcher.
