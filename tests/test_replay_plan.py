@@ -227,7 +227,7 @@ def looked(path: Path, monkeypatch: pytest.MonkeyPatch, *, thinned: bool) -> tup
     rounds it does not sample."""
     with monkeypatch.context() as patch:
         if not thinned:
-            patch.setattr(logwatch.run.replay_plan, "_rounds_from_fields", lambda _: False)
+            patch.setattr(logwatch.run.replay_plan, "rounds_from_fields", lambda _: False)
         full = 0
         opened = logwatch.run.replay_plan.open_inputs
 
@@ -434,7 +434,7 @@ def looked_along(
         return None
     for _ in plan.steps(Tally(), look=look):
         pass
-    found = look.result()
+    found = plan.looked(look)
     return found, plan.instances_held, look.held(found), plan.mixed
 
 

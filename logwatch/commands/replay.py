@@ -17,7 +17,8 @@ from logwatch.errors import InputError, UsageError
 from logwatch.match import Matcher
 from logwatch.pipeline import Tally
 from logwatch.run.driver import Driver, Shown
-from logwatch.run.replay_plan import LookAlong, ReplayPlan
+from logwatch.run.looking import LookAlong
+from logwatch.run.replay_plan import ReplayPlan
 from logwatch.sinks import Output, Sink
 from logwatch.sinks.json_output import JsonLinesSink, dumps
 from logwatch.sinks.report_history import ReportHistory
@@ -66,6 +67,8 @@ def run_replay(
     # that read placed the entries, the read stands (docs/clock.md). Piped input is read
     # once, in the order it comes.
     look = None if shown.events else plan.look_along(settings.clock_tolerance_us)
+    if look is not None and look.holdings_known:
+        _refuse_missing(reading.selection.instances or (), plan.instances_held, inputs)
     run = None if look is None else _read_once(plan, settings, look, shown, report)
     offsets: CaptureOffsets | None
     if run is not None:
@@ -161,7 +164,7 @@ def _read_once(
         )
     except (_Deferred.Full, Assumed.Wrong):
         return None
-    found = look.result()
+    found = plan.looked(look)
     if not look.held(found):
         return None
     return (*run, found)

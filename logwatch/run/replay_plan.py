@@ -10,17 +10,21 @@ from logwatch.commands.common import Reading
 from logwatch.engine.first_look import FirstLook, SpansOf
 from logwatch.engine.host_offsets import ROUND_LINES
 from logwatch.engine.hostclock import Assumed, CaptureOffsets
-from logwatch.events import Event
 from logwatch.match import Matcher
-from logwatch.pattern_files import PatternSet
 from logwatch.pipeline import Selection, Step, Tally, Tick, read_steps
-from logwatch.prefilter import round_numbers
 from logwatch.records import Entry, Glance, Passing, Record, Unreadable
+from logwatch.run.looking import (
+    INSTANCES_KEPT,
+    LookAlong,
+    LookThins,
+    ReplayStep,
+    only,
+    rounds_from_fields,
+)
 from logwatch.sources import JournalIndex, formats_of_inputs, index_of_inputs, open_inputs
 from logwatch.triage import Triage
 from logwatch.units import UnitTemplate, Writers
 
-INSTANCES_KEPT = 1000
 STRETCH_US = 1_000_000
 """Stretches of skewed hosts whose offsets round to the same second are read together."""
 UNTIL_MARGIN_US = 2_000_000
@@ -31,7 +35,6 @@ UNITLESS_FORMATS = frozenset(
     {"short", "short-iso", "short-iso-precise", "short-precise", "short-unix", "cat"}
 )
 """Captures whose lines never name a unit: every zipnet line is of the one instance named."""
-ReplayStep = Step | Unreadable | Tick
 Items = Iterator[Entry | Glance | Unreadable | Passing]
 Opener = Callable[[Triage], Items]
 """Opens the inputs anew for one pass, each entry as the triage says: triage -> items."""
@@ -141,7 +144,7 @@ class ReplayPlan:
         matcher = Matcher(reading.patterns)
         named = selection.instances or None
         selected = None if named is None else reading.writers
-        thins = _LookThins(look) if _rounds_from_fields(reading.patterns) else None
+        thins = LookThins(look) if rounds_from_fields(reading.patterns) else None
         held = self.instances_held
         since, until = selection.since_us, selection.until_us
         index = self._index()
@@ -164,13 +167,19 @@ class ReplayPlan:
         else:
             triage = Triage(writers, matcher.screen(), selected, thins=thins)
         items = self._open(triage)
-        looking = LookAlong(self, look, spans_of)
+        looking = LookAlong(held, look, spans_of)
         for step in read_steps(
-            items, reading.new_decoder(), _only(matcher, named), everyone, Tally()
+            items, reading.new_decoder(), only(matcher, named), everyone, Tally()
         ):
             if isinstance(step, Step):
                 looking.see(step.record, step.event)
-        return looking.result()
+        return self.looked(looking)
+
+    def looked(self, look: LookAlong) -> CaptureOffsets:
+        """What `look` found, once every record was seen; sets `mixed`."""
+        found = look.result()
+        self.mixed = look.mixed
+        return found
 
     def look_along(self, tolerance_us: int) -> LookAlong | None:
         """A first look to take along the main read (`steps(tally, look=...)`), so a
@@ -200,7 +209,7 @@ class ReplayPlan:
             f in UNITLESS_FORMATS for f in formats_of_inputs(self.inputs, self.fmt)
         ):
             return None
-        return LookAlong(self, FirstLook(tolerance_us), spans_of, Assumed(span))
+        return LookAlong(self.instances_held, FirstLook(tolerance_us), spans_of, Assumed(span))
 
     def steps(
         self,
@@ -294,159 +303,3 @@ class ReplayPlan:
         triage = Triage(reading.writers, matcher.screen() if screened else None)
         items = self._open(triage, spread_us)
         return read_steps(items, reading.new_decoder(), matcher, reading.selection, tally, aside)
-
-
-class LookAlong:
-    """The first look's keeping of what it is shown (the look itself, the instances met,
-    the instances named by no unit), shown the records of a read of its own
-    (`ReplayPlan.first_look`) or of the main read (`ReplayPlan.look_along`): there it sees
-    the main read's steps and, `aside`, the records of other instances it leaves out.
-
-    assumed: taken along the main read, what that read placed entries by meanwhile
-    (hostclock.Assumed)."""
-
-    def __init__(
-        self,
-        plan: ReplayPlan,
-        look: FirstLook,
-        spans_of: SpansOf | None,
-        assumed: Assumed | None = None,
-    ) -> None:
-        self._plan = plan
-        self._look = look
-        self._spans_of = spans_of
-        self._unnamed = _UnnamedRounds()
-        self.assumed = assumed
-
-    def see(self, record: Record, event: Event | None) -> None:
-        """One record within the look's time range, and its event if any."""
-        held = self._plan.instances_held
-        instance = record.instance
-        if instance is not None and len(held) < INSTANCES_KEPT:
-            held.add(instance)
-        if record.unit is None and instance is not None:
-            self._unnamed.see(record, event)
-        name = None if event is None else event.name
-        number = None if event is None else event.fields.get("round")
-        self._look.see(record.host, instance, record.role, record.time_us, name, number)
-
-    def aside(self, record: Record) -> None:
-        """A record the main read leaves out (an instance not selected)."""
-        self.see(record, None)
-
-    def along(self, steps: Iterator[ReplayStep]) -> Iterator[ReplayStep]:
-        """`steps`, each Step seen on its way."""
-        see = self.see
-        for step in steps:
-            if isinstance(step, Step):
-                see(step.record, step.event)
-            yield step
-
-    def result(self) -> CaptureOffsets:
-        """The offsets found (once every record was seen); sets the plan's `mixed`."""
-        self._plan.mixed = self._unnamed.mixed()
-        return self._look.result(self._spans_of)
-
-    def held(self, found: CaptureOffsets) -> bool:
-        """Whether the main read this look was taken along placed every entry where
-        `found` (its result) places it, and saw what a look on its own would have (no
-        instance seems mixed, no host passed over for the look's bound): then its
-        outputs are the replay's."""
-        assumed = self.assumed
-        return (
-            assumed is not None
-            and assumed.holds(found)
-            and not self._plan.mixed
-            and not self._look.hosts_passed_over
-        )
-
-
-def _rounds_from_fields(patterns: PatternSet) -> bool:
-    """Whether every pattern of a round line takes its `round` from the event's fields
-    (none from a group of its message regex): then the text of a rendering shows it."""
-    return all(
-        "round" not in p.regex.groupindex for p in patterns.patterns if p.name in ROUND_LINES
-    )
-
-
-class _LookThins:
-    """Whether the look would pass over the line of a rendered message (ANSI stripped)
-    by a host whatever its kind: none of the round numbers its text shows is of a round
-    sampled (`FirstLook.wants`). The look samples rounds, more thinly the longer the
-    capture, and decoding the lines of rounds not sampled is most of what it would cost."""
-
-    __slots__ = ("_look",)
-
-    def __init__(self, look: FirstLook) -> None:
-        self._look = look
-
-    @property
-    def active(self) -> bool:
-        return self._look.thinning
-
-    def __call__(self, message: str, host: str | None) -> bool:
-        numbers = round_numbers(message)
-        return numbers is not None and not self._look.wants(host, numbers)
-
-
-def _only(matcher: Matcher, instances: frozenset[str] | None) -> Callable[[Record], Event | None]:
-    """`matcher` on the records of `instances` (None: all); the others' make no event."""
-    if instances is None:
-        return matcher
-
-    def match(record: Record) -> Event | None:
-        return matcher(record) if record.instance in instances else None
-
-    return match
-
-
-class _UnnamedRounds:
-    """Instances named by no unit (a text capture named with --instance, or not named):
-    when the lines the patterns claim carry several mosaik groups (each instance's
-    committee is a group of its own), or their finalized round numbers go back again
-    and again, the lines of several instances are mixed under one name, and the rules
-    on round order and on who finalizes would fire on the mix."""
-
-    def __init__(self) -> None:
-        self._groups: dict[str, set[str]] = {}
-        self._last: dict[str, int] = {}
-        self._back: dict[str, int] = {}
-        self._rounds: dict[str, int] = {}
-
-    def see(self, record: Record, event: Event | None) -> None:
-        """One record of an instance named by no unit, and its event. Only a line a
-        pattern claims shows a group: every capture form reads those in full, where the
-        others are decoded in some forms and only glanced at in others (the triage)."""
-        if event is None:
-            return
-        instance = record.instance
-        assert instance is not None
-        group = record.fields.get("group")
-        if group is not None:
-            groups = self._groups.setdefault(instance, set())
-            if len(groups) < 2:
-                groups.add(group)
-        if event.name != "round_finalized":
-            return
-        number = event.fields.get("round")
-        if not isinstance(number, int):
-            return
-        last = self._last.get(instance)
-        if last is not None and number < last:
-            self._back[instance] = self._back.get(instance, 0) + 1
-        self._last[instance] = number
-        self._rounds[instance] = self._rounds.get(instance, 0) + 1
-
-    def mixed(self) -> dict[str, str]:
-        """What shows that an instance seems mixed: its lines carry several committees'
-        groups, or its round numbers go back at least 3 times and in a tenth of rounds
-        (a restart or two is a round_regression to report, not a mix)."""
-        out = {}
-        for name, rounds in self._rounds.items():
-            back = self._back.get(name, 0)
-            groups = len(self._groups.get(name, ()))
-            if groups > 1:
-                out[name] = f"its lines carry {groups} committees' groups"
-            elif back >= 3 and back * 10 >= rounds:
-                out[name] = f"its round numbers go back {back} times in {rounds} rounds"
-        return out
