@@ -95,9 +95,12 @@ class HostTime:
             event.fields.get("round"),
             event.role,
         )
-        if self.assumed is not None and any(c.offset_us for c in changes):
-            # A host off: the look will most likely find it too, and the read not stand.
-            raise Assumed.Wrong(changes[0].host)
+        if self.assumed is not None:
+            for change in changes:
+                if change.offset_us:
+                    # A host off: the look will most likely find it too, and the read
+                    # not stand.
+                    raise Assumed.Wrong(change.host)
         return changes
 
     def skewed(self, offset_us: int) -> bool:
