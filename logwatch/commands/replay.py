@@ -87,7 +87,7 @@ def run_replay(
         offsets = None if plan.piped else plan.first_look(settings.clock_tolerance_us)
         if offsets is not None:
             _refuse_missing(reading.selection.instances or (), plan.instances_held, inputs)
-        engine, driver, history = _evaluate(plan, settings, offsets, None, sink, shown, report)
+        engine, driver, history = _evaluate(plan, settings, offsets, sink, shown, report)
     mixed = _mixed_notes(plan.mixed)
     if offsets is None:
         # Piped: what it held is known only now.
@@ -124,14 +124,15 @@ def _evaluate(
     plan: ReplayPlan,
     settings: RuleSettings,
     offsets: CaptureOffsets | None,
-    assumed: Assumed | None,
     sink: Sink,
     shown: Shown,
     report: bool,
     look: LookAlong | None = None,
 ) -> tuple[Engine, Driver, ReportHistory | None]:
     """The main read through the engine into `sink` (or, with `report`, into the report's
-    history, which takes rounds and events to draw them over time)."""
+    history, which takes rounds and events to draw them over time); with `look` taken
+    along, entries are placed by what it assumes (`offsets` is then what it goes by)."""
+    assumed = None if look is None else look.assumed
     engine = Engine(settings, HostTime(settings.clock_tolerance_us, offsets, assumed))
     engine.expect(plan.reading.selection.instances or ())
     for note in _mixed_notes(plan.mixed):
@@ -159,9 +160,7 @@ def _read_once(
     assumed = look.assumed
     assert assumed is not None
     try:
-        run = _evaluate(
-            plan, settings, assumed.foresight(), assumed, _Deferred(), shown, report, look
-        )
+        run = _evaluate(plan, settings, assumed.foresight(), _Deferred(), shown, report, look)
     except (_Deferred.Full, Assumed.Wrong):
         return None
     found = plan.looked(look)

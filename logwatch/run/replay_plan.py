@@ -145,29 +145,24 @@ class ReplayPlan:
         named = selection.instances or None
         selected = None if named is None else reading.writers
         thins = LookThins(look) if rounds_from_fields(reading.patterns) else None
-        held = self.instances_held
-        since, until = selection.since_us, selection.until_us
-        index = self._index()
-        units = None if index is None else index.units(writers, since, until)
+        indexed = self._asked_of_index(writers)
         spans_of: SpansOf | None = None
-        if index is not None and units is not None:
+        if indexed is not None:
             # Journal files: which instances the capture holds and when each host writes
             # are asked of the index, so the look reads the round lines of the named
             # instances only (through journal matches on their units); every other line
             # passes by, its writer unread.
-            template = UnitTemplate(reading.config.unit_template)
-            held.update(w[1] for w in map(template.parse, units[:INSTANCES_KEPT]) if w)
+            spans_of = indexed[1]
             triage = Triage(
                 writers if named is None else reading.writers,
                 matcher.screen(ROUND_LINES),
                 thins=thins,
                 glances=False,
             )
-            spans_of = functools.partial(index.spans, writers, since_us=since, until_us=until)
         else:
             triage = Triage(writers, matcher.screen(), selected, thins=thins)
         items = self._open(triage)
-        looking = LookAlong(held, look, spans_of)
+        looking = LookAlong(self.instances_held, look, spans_of)
         for step in read_steps(
             items, reading.new_decoder(), only(matcher, named), everyone, Tally()
         ):
@@ -190,26 +185,37 @@ class ReplayPlan:
         of them."""
         if self.piped or self._opener is not None:
             return None
-        reading = self.reading
-        selection = reading.selection
-        since, until = selection.since_us, selection.until_us
-        index = self._index()
-        writers = Writers(UnitTemplate(reading.config.unit_template), None)
-        units = None if index is None else index.units(writers, since, until)
+        selection = self.reading.selection
+        writers = Writers(UnitTemplate(self.reading.config.unit_template), None)
+        indexed = self._asked_of_index(writers)
         spans_of: SpansOf | None = None
         span = None
-        if index is not None and units is not None:
-            template = UnitTemplate(reading.config.unit_template)
-            held = (w[1] for w in map(template.parse, units[:INSTANCES_KEPT]) if w)
-            self.instances_held.update(held)
-            spans_of = functools.partial(index.spans, writers, since_us=since, until_us=until)
+        if indexed is not None:
+            index, spans_of = indexed
             # The span the look most likely finds: zipnet's first and last entry.
-            span = index.span(writers, since, until)
+            span = index.span(writers, selection.since_us, selection.until_us)
         elif selection.instances and not all(
             f in UNITLESS_FORMATS for f in formats_of_inputs(self.inputs, self.fmt)
         ):
             return None
         return LookAlong(self.instances_held, FirstLook(tolerance_us), spans_of, Assumed(span))
+
+    def _asked_of_index(self, writers: Writers) -> tuple[JournalIndex, SpansOf] | None:
+        """Of journal files, the instances the capture holds within the selected time
+        range, asked of their index (into `instances_held`), and the index with how it
+        tells each host's first and last entry of `writers` there; None when the inputs
+        have no index or it cannot tell."""
+        index = self._index()
+        if index is None:
+            return None
+        since, until = self.reading.selection.since_us, self.reading.selection.until_us
+        units = index.units(writers, since, until)
+        if units is None:
+            return None
+        template = UnitTemplate(self.reading.config.unit_template)
+        held = (w[1] for w in map(template.parse, units[:INSTANCES_KEPT]) if w)
+        self.instances_held.update(held)
+        return index, functools.partial(index.spans, writers, since_us=since, until_us=until)
 
     def steps(
         self,
